@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  certificateValidity,
+  gatewayFromSpiffeId,
+  gatewayFromSubjectAltName,
+  gatewaySpiffeId,
+  needsRotation,
+  XdsCertificateAuthority,
+} from './identity.ts';
+
+describe('xDS identity', () => {
+  it('maps a Gateway to its SPIFFE ID and back, and rejects other shapes', () => {
+    assert.equal(gatewaySpiffeId('team-a/web'), 'spiffe://legate.dev/ns/team-a/gateway/web');
+    assert.equal(gatewayFromSpiffeId('spiffe://legate.dev/ns/team-a/gateway/web'), 'team-a/web');
+    assert.equal(gatewayFromSpiffeId('spiffe://evil.dev/ns/team-a/gateway/web'), undefined);
+    assert.equal(gatewayFromSpiffeId('spiffe://legate.dev/ns/team-a/gateway/web/extra'), undefined);
+    assert.equal(gatewayFromSpiffeId('spiffe://legate.dev/ns/Team_A/gateway/web'), undefined);
+    assert.throws(() => gatewaySpiffeId('a/b/c' as 'a/b'));
+  });
+
+  it('needs exactly one Gateway URI SAN in a certificate', () => {
+    assert.equal(gatewayFromSubjectAltName('URI:spiffe://legate.dev/ns/a/gateway/g, DNS:x.example'), 'a/g');
+    assert.equal(
+      gatewayFromSubjectAltName('URI:spiffe://legate.dev/ns/a/gateway/g, URI:spiffe://legate.dev/ns/b/gateway/g'),
+      undefined,
+    );
+    assert.equal(gatewayFromSubjectAltName('DNS:a.example'), undefined);
+    assert.equal(gatewayFromSubjectAltName(undefined), undefined);
+  });
+
+  it('issues a Gateway client certificate that chains to the CA and names only that Gateway', async () => {
+    const ca = await XdsCertificateAuthority.create();
+    const issued = await ca.issueGatewayCertificate('team-a/web', { validityDays: 30 });
+    const cert = new X509Certificate(issued.certPem);
+    const caCert = new X509Certificate(issued.caPem);
+    assert.ok(cert.checkIssued(caCert));
+    assert.ok(cert.verify(caCert.publicKey));
+    assert.equal(cert.ca, false);
+    assert.equal(caCert.ca, true);
+    assert.equal(gatewayFromSubjectAltName(cert.subjectAltName), 'team-a/web');
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']); // clientAuth only
+    const lifetimeDays = (issued.notAfter.getTime() - Date.now()) / 86_400_000;
+    assert.ok(lifetimeDays > 29.9 && lifetimeDays <= 30, `lifetime ${lifetimeDays}`);
+    assert.equal(certificateValidity(issued.certPem).notAfter.getTime(), issued.notAfter.getTime());
+    // Each issue is a fresh key pair.
+    const again = await ca.issueGatewayCertificate('team-a/web');
+    assert.notEqual(again.keyPem, issued.keyPem);
+  });
+
+  it('reloads a stored CA and keeps issuing certificates that verify against the same root', async () => {
+    const ca = await XdsCertificateAuthority.create();
+    const reloaded = await XdsCertificateAuthority.load(ca.export());
+    const issued = await reloaded.issueGatewayCertificate('ns/gw');
+    assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(ca.certPem).publicKey));
+  });
+
+  it('rotates once less than a third of the lifetime is left', () => {
+    const notBefore = new Date('2026-01-01T00:00:00Z');
+    const notAfter = new Date('2026-01-31T00:00:00Z');
+    assert.equal(needsRotation({ notBefore, notAfter }, new Date('2026-01-15T00:00:00Z')), false);
+    assert.equal(needsRotation({ notBefore, notAfter }, new Date('2026-01-22T00:00:00Z')), true);
+  });
+});
