@@ -1,0 +1,80 @@
+// Who may open an ADS stream for which Gateway. An authenticator sees the connection's verified
+// TLS peer and the node cluster the client claims, and either names the one Gateway the stream may
+// read (and which types) or refuses with a reason (the stream then ends with PERMISSION_DENIED).
+
+import type { PeerCertificate } from 'node:tls';
+import { TypeUrls } from '../envoy/protos.ts';
+import { type GatewayKey, gatewayFromPeerCertificate, parseGatewayKey } from './identity.ts';
+
+/** The TLS facts of a call (grpc-js's AuthContext, which its index does not export). */
+export interface PeerAuth {
+  readonly transportSecurityType?: string;
+  readonly sslPeerCertificate?: PeerCertificate;
+}
+
+export type AuthResult =
+  | { readonly gateway: GatewayKey; readonly servedTypes?: ReadonlySet<string> }
+  | { readonly denied: string; readonly reason: 'no-identity' | 'wrong-gateway' | 'not-allowed' };
+
+export interface Authenticator {
+  /** Checked when the stream opens, before any request: undefined means "wait for the node". */
+  readonly onConnect: (auth: PeerAuth) => AuthResult | undefined;
+  /** Checked on the first request, with the node cluster the client claims. */
+  readonly onNode: (auth: PeerAuth, nodeCluster: string) => AuthResult;
+}
+
+/**
+ * The production rule: the client certificate (verified against the Legate CA by the TLS layer)
+ * names exactly one Gateway, and the node cluster the client claims must be that Gateway.
+ */
+export const mtlsAuthenticator: Authenticator = {
+  onConnect(auth) {
+    if (gatewayFromPeerCertificate(auth.sslPeerCertificate)) return undefined;
+    return {
+      denied: 'no valid Legate xDS client certificate: each Gateway has its own in Secret legate-<gateway>-xds',
+      reason: 'no-identity',
+    };
+  },
+  onNode(auth, nodeCluster) {
+    const gateway = gatewayFromPeerCertificate(auth.sslPeerCertificate);
+    if (!gateway) return { denied: 'no valid Legate xDS client certificate', reason: 'no-identity' };
+    if (nodeCluster !== gateway) {
+      return {
+        denied: `the client certificate belongs to Gateway ${gateway}, but the node claims cluster ${JSON.stringify(nodeCluster)}`,
+        reason: 'wrong-gateway',
+      };
+    }
+    return { gateway };
+  },
+};
+
+/** What a plaintext proxyless client may read: routing only, never Secrets or Wasm filter configs. */
+export const proxylessTypes: ReadonlySet<string> = new Set([
+  TypeUrls.listener,
+  TypeUrls.route,
+  TypeUrls.cluster,
+  TypeUrls.endpoint,
+]);
+
+/**
+ * For a separate plaintext port serving proxyless gRPC clients, which cannot present a client
+ * certificate (@grpc/grpc-js-xds 1.14 supports only `insecure` and `google_default` xDS channel
+ * credentials, no gRFC A65 mTLS). A client names its Gateway through node.cluster; only Gateways
+ * that opted in (`allow`) are served, and only routing types. Never use it on the Envoy port.
+ */
+export function proxylessAuthenticator(allow: (gateway: GatewayKey) => boolean): Authenticator {
+  return {
+    onConnect: () => undefined,
+    onNode(_auth, nodeCluster) {
+      const parsed = parseGatewayKey(nodeCluster);
+      const gateway = parsed ? (`${parsed.namespace}/${parsed.name}` as const) : undefined;
+      if (!gateway || !allow(gateway)) {
+        return {
+          denied: `Gateway ${JSON.stringify(nodeCluster)} does not allow proxyless xDS clients`,
+          reason: 'not-allowed',
+        };
+      }
+      return { gateway, servedTypes: proxylessTypes };
+    },
+  };
+}
