@@ -17,9 +17,17 @@ export type Manifest = {
     namespace: string;
     labels: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences: Record<string, unknown>[];
+    ownerReferences: OwnerReference[];
   };
 } & Record<string, unknown>;
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+}
 
 /** The kinds of object a fleet is made of, in the order they are applied. */
 export const FleetKinds = [
@@ -49,12 +57,12 @@ export interface Fleet {
 
 const envoyUid = 65532;
 
-function gatewayOwnerReference(gw: Gateway): Record<string, unknown> {
+function gatewayOwnerReference(gw: Gateway): OwnerReference {
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
     name: gw.metadata.name,
-    uid: gw.metadata.uid,
+    uid: gw.metadata.uid as string,
     controller: true,
   };
 }

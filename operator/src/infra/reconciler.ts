@@ -1,0 +1,135 @@
+// Puts a Gateway's fleet into the cluster and keeps it there: server-side apply of every desired
+// object (forced, so hand edits of managed fields are reverted), deletion of what is no longer
+// desired (the HPA when autoscaling is switched off), the xDS client certificate Secret, and
+// explicit cleanup when the Gateway goes away (ownerReferences alone would need a garbage collector).
+
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Gateway } from '../k8s/gateway-api.ts';
+import {
+  certificateValidity,
+  clientCertSecretKeys,
+  clientCertSecretName,
+  gatewayKey,
+  type IssuedCertificate,
+  needsRotation,
+} from '../xds/identity.ts';
+import { buildFleet, type Fleet, FleetKinds, type FleetSettings, type Manifest } from './fleet.ts';
+import { KubeApply } from './kube-apply.ts';
+import { FieldManager, Labels, labelSelectorString, managedLabels } from './names.ts';
+import type { EffectiveProxyConfig } from './proxy-config.ts';
+
+/** Issues a Gateway's xDS client certificate (operator/src/xds/identity.ts XdsCertificateAuthority fits). */
+export interface GatewayCertificateIssuer {
+  readonly certPem: string;
+  issueGatewayCertificate(key: `${string}/${string}`): Promise<IssuedCertificate>;
+}
+
+export interface ReconcilerOptions extends FleetSettings {
+  /** Without one, the Secret `legate-<gateway>-xds` is left to whoever else provides it. */
+  issuer?: GatewayCertificateIssuer;
+}
+
+/** Kinds the cleanup looks for: the fleet plus the certificate Secret. */
+const cleanupKinds = [...FleetKinds, { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }] as const;
+
+export interface ApplyResult {
+  fleet: Fleet;
+  /** The live Service after apply (for status addresses). */
+  service: KubernetesObject;
+  /** The live Deployment after apply (for Programmed). */
+  deployment: KubernetesObject;
+}
+
+export class FleetReconciler {
+  readonly #kube: KubeApply;
+  readonly #options: ReconcilerOptions;
+
+  constructor(kc: KubeConfig, options: ReconcilerOptions) {
+    this.#kube = new KubeApply(kc, FieldManager);
+    this.#options = options;
+  }
+
+  async apply(gw: Gateway, config: EffectiveProxyConfig): Promise<ApplyResult> {
+    const fleet = buildFleet(gw, config, this.#options);
+    if (this.#options.issuer) await this.#ensureCertificate(gw, fleet.serviceAccount);
+    const live: Record<string, KubernetesObject> = {};
+    for (const obj of [fleet.serviceAccount, fleet.configMap, fleet.deployment, fleet.service, fleet.hpa, fleet.pdb]) {
+      if (obj) live[obj.kind] = await this.#kube.apply(obj);
+    }
+    if (!fleet.hpa) {
+      const { apiVersion, kind } = FleetKinds[4];
+      await this.#deleteIfOurs(apiVersion, kind, gw, fleet.deployment.metadata.name);
+    }
+    return { fleet, service: live.Service as KubernetesObject, deployment: live.Deployment as KubernetesObject };
+  }
+
+  /** Deletes everything Legate created for the Gateway; returns how many objects were deleted. */
+  async remove(namespace: string, gatewayName: string): Promise<number> {
+    const selector = labelSelectorString({
+      [Labels.managedBy]: 'legate',
+      [Labels.gatewayName]: managedLabels(gatewayName)[Labels.gatewayName] as string,
+    });
+    let deleted = 0;
+    for (const { apiVersion, kind } of cleanupKinds) {
+      for (const item of await this.#kube.list(apiVersion, kind, namespace, selector)) {
+        if (await this.#kube.delete(apiVersion, kind, namespace, item.metadata?.name as string)) deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * Removes fleets whose Gateway no longer exists (deleted while no operator was running).
+   * `exists(namespace, gateway)` answers from the watch cache.
+   */
+  async sweepOrphans(namespace: string | undefined, exists: (ns: string, name: string) => boolean): Promise<string[]> {
+    const found = await this.#kube.list('apps/v1', 'Deployment', namespace, `${Labels.managedBy}=legate`);
+    const orphans = new Set<string>();
+    for (const d of found) {
+      const ns = d.metadata?.namespace as string;
+      const owner = d.metadata?.ownerReferences?.find((o) => o.kind === 'Gateway')?.name;
+      if (owner && !exists(ns, owner)) orphans.add(`${ns}/${owner}`);
+    }
+    for (const key of orphans) {
+      const [ns, name] = key.split('/') as [string, string];
+      await this.remove(ns, name);
+    }
+    return [...orphans];
+  }
+
+  async #deleteIfOurs(apiVersion: string, kind: string, gw: Gateway, name: string): Promise<void> {
+    const existing = await this.#kube.read(apiVersion, kind, gw.metadata.namespace as string, name);
+    const owned = existing?.metadata?.ownerReferences?.some((o) => o.uid === gw.metadata.uid);
+    if (owned) await this.#kube.delete(apiVersion, kind, gw.metadata.namespace as string, name);
+  }
+
+  /** Issues the certificate when the Secret is missing, from another CA, or due for rotation. */
+  async #ensureCertificate(gw: Gateway, template: Manifest): Promise<void> {
+    const issuer = this.#options.issuer as GatewayCertificateIssuer;
+    const namespace = gw.metadata.namespace as string;
+    const name = clientCertSecretName(gw.metadata.name);
+    const existing = await this.#kube.read<KubernetesObject & { data?: Record<string, string> }>(
+      'v1',
+      'Secret',
+      namespace,
+      name,
+    );
+    const decode = (key: string) => Buffer.from(existing?.data?.[key] ?? '', 'base64').toString();
+    const certPem = decode(clientCertSecretKeys.cert);
+    const current =
+      certPem && decode(clientCertSecretKeys.ca) === issuer.certPem && !needsRotation(certificateValidity(certPem));
+    if (current) return;
+    const issued = await issuer.issueGatewayCertificate(gatewayKey(namespace, gw.metadata.name));
+    await this.#kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { ...template.metadata, name },
+      type: 'kubernetes.io/tls',
+      stringData: {
+        [clientCertSecretKeys.cert]: issued.certPem,
+        [clientCertSecretKeys.key]: issued.keyPem,
+        [clientCertSecretKeys.ca]: issued.caPem,
+      },
+    });
+  }
+}
