@@ -1,0 +1,98 @@
+// Builds the built-in filter modules (and the crypto test module) with the AssemblyScript compiler.
+// `node filters/builtins/build.ts` builds every shipped module into filters/builtins/build/;
+// tests call `builtinWasm(name)`, which rebuilds only when a source is newer than the module.
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import asc from 'assemblyscript/asc';
+
+const builtinsDir = import.meta.dirname;
+const repoRoot = join(builtinsDir, '..', '..');
+export const buildDir = join(builtinsDir, 'build');
+
+/** Each module and its entry file; `shipped` modules are built by the workspace build. */
+export const MODULES = {
+  auth: { entry: 'auth/assembly/index.ts', shipped: true },
+  ratelimit: { entry: 'ratelimit/assembly/index.ts', shipped: true },
+  'crypto-test': { entry: 'crypto/assembly/test-exports.ts', shipped: false },
+  'core-test': { entry: 'core-test/assembly/index.ts', shipped: false },
+} as const;
+export type ModuleName = keyof typeof MODULES;
+
+// Envoy has no env.abort: route AssemblyScript's abort to a trap (see crypto/assembly/abort.ts).
+const ABORT = 'filters/builtins/crypto/assembly/abort/trap';
+
+export function wasmPath(name: ModuleName): string {
+  return join(buildDir, `${name}.wasm`);
+}
+
+/** Compiles one module; throws with the compiler's diagnostics on failure. */
+export async function compile(name: ModuleName): Promise<string> {
+  mkdirSync(buildDir, { recursive: true });
+  const out = wasmPath(name);
+  const entry = relative(repoRoot, join(builtinsDir, MODULES[name].entry));
+  const stderr: string[] = [];
+  const result = await asc.main(
+    [
+      entry,
+      '--baseDir',
+      repoRoot,
+      '-o',
+      relative(repoRoot, out),
+      '--optimizeLevel',
+      '3',
+      '--shrinkLevel',
+      '1',
+      '--runtime',
+      'incremental',
+      '--use',
+      `abort=${ABORT}`,
+      '--noAssert',
+    ],
+    {
+      stdout: { write: () => true } as unknown as asc.OutputStream,
+      stderr: { write: (s: string | Uint8Array) => stderr.push(String(s)) > 0 } as unknown as asc.OutputStream,
+    },
+  );
+  if (result.error) throw new Error(`asc ${name}: ${result.error.message}\n${stderr.join('')}`);
+  return out;
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'build' || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** The module's bytes, rebuilt first if any built-in or SDK source changed since the last build. */
+export async function builtinWasm(name: ModuleName): Promise<Uint8Array> {
+  const out = wasmPath(name);
+  let built = 0;
+  try {
+    built = statSync(out).mtimeMs;
+  } catch {}
+  const sdkDir = join(builtinsDir, '..', 'sdk');
+  const sources = Math.max(newestSource(builtinsDir), safeNewest(sdkDir));
+  if (built < sources) await compile(name);
+  return readFileSync(out);
+}
+
+function safeNewest(dir: string): number {
+  try {
+    return newestSource(dir);
+  } catch {
+    return 0;
+  }
+}
+
+if (import.meta.main) {
+  for (const [name, mod] of Object.entries(MODULES)) {
+    if (!mod.shipped) continue;
+    const out = await compile(name as ModuleName);
+    console.log(`${name}: ${statSync(out).size} bytes → ${relative(process.cwd(), out)}`);
+  }
+}
