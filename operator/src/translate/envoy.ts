@@ -1,0 +1,294 @@
+// IR → Envoy xDS resources as proto3 JSON (what Envoy's docs, protojson and go-control-plane read).
+// Kept within what @grpc/grpc-js-xds accepts too: router filter last, path matches as `path`,
+// `prefix` or `safe_regex` only, clusters of type EDS over ADS, locality weights set.
+
+import type { JsonValue } from '../envoy/strict.ts';
+import type {
+  IrAction,
+  IrApiListener,
+  IrBackend,
+  IrCluster,
+  IrEndpoints,
+  IrFilterChain,
+  IrHeaderMods,
+  IrListener,
+  IrMatch,
+  IrPathRewrite,
+  IrRoute,
+  IrRouteConfig,
+  IrSecret,
+} from './ir.ts';
+import { envoyBindPort, INVALID_BACKEND_CLUSTER } from './names.ts';
+
+type Json = { [key: string]: JsonValue };
+
+const T = 'type.googleapis.com/';
+const HCM_TYPE = `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
+const ROUTER_TYPE = `${T}envoy.extensions.filters.http.router.v3.Router`;
+const ADS: Json = { ads: {}, resourceApiVersion: 'V3' };
+
+function duration(ms: number): string {
+  return `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
+}
+
+function statPrefix(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '.');
+}
+
+function httpConnectionManager(routeConfig: string, proxyless: boolean): Json {
+  const hcm: Json = {
+    '@type': HCM_TYPE,
+    statPrefix: statPrefix(routeConfig),
+    rds: { routeConfigName: routeConfig, configSource: ADS },
+    // The router must be the last filter (Envoy and grpc-js-xds both insist).
+    httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER_TYPE } }],
+  };
+  if (!proxyless) {
+    hcm.useRemoteAddress = true;
+    hcm.normalizePath = true;
+  }
+  return hcm;
+}
+
+function filterChain(chain: IrFilterChain, https: boolean): Json {
+  const out: Json = {
+    name: chain.routeConfig.name,
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typedConfig: httpConnectionManager(chain.routeConfig.name, false),
+      },
+    ],
+  };
+  if (chain.serverNames.length > 0) out.filterChainMatch = { serverNames: chain.serverNames };
+  if (https) {
+    out.transportSocket = {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: {
+        '@type': `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
+        commonTlsContext: {
+          tlsCertificateSdsSecretConfigs: chain.certificates.map((name) => ({ name, sdsConfig: ADS })),
+          alpnProtocols: ['h2', 'http/1.1'],
+        },
+      },
+    };
+  }
+  return out;
+}
+
+export function renderListener(l: IrListener): Json {
+  const https = l.protocol === 'HTTPS';
+  const out: Json = {
+    name: l.name,
+    address: { socketAddress: { address: '0.0.0.0', portValue: envoyBindPort(l.port) } },
+    filterChains: l.filterChains.map((c) => filterChain(c, https)),
+  };
+  if (https) {
+    out.listenerFilters = [
+      {
+        name: 'envoy.filters.listener.tls_inspector',
+        typedConfig: { '@type': `${T}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector` },
+      },
+    ];
+  }
+  return out;
+}
+
+/** The proxyless-gRPC entry point: an API listener whose HCM reads the same route configuration. */
+export function renderApiListener(a: IrApiListener): Json {
+  return { name: a.name, apiListener: { apiListener: httpConnectionManager(a.routeConfig, true) } };
+}
+
+function headerOptions(mods: IrHeaderMods | undefined): Json {
+  if (!mods) return {};
+  const toAdd = [
+    ...mods.set.map((h) => ({ header: { key: h.name, value: h.value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
+    ...mods.add.map((h) => ({ header: { key: h.name, value: h.value }, appendAction: 'APPEND_IF_EXISTS_OR_ADD' })),
+  ];
+  const out: Json = {};
+  if (toAdd.length > 0) out.HeadersToAdd = toAdd;
+  if (mods.remove.length > 0) out.HeadersToRemove = mods.remove;
+  return out;
+}
+
+function prefixed(prefix: 'request' | 'response', mods: IrHeaderMods | undefined): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(headerOptions(mods))) out[`${prefix}${k}`] = v;
+  return out;
+}
+
+function stringMatcher(kind: 'exact' | 'regex', value: string): Json {
+  return kind === 'exact' ? { exact: value } : { safeRegex: { regex: value } };
+}
+
+function matchJson(m: IrMatch, path: Json): Json {
+  const headers: Json[] = m.headers.map((h) => ({
+    name: h.name,
+    stringMatch: stringMatcher(h.kind, h.value),
+  }));
+  if (m.method) headers.push({ name: ':method', stringMatch: { exact: m.method } });
+  const out: Json = { ...path };
+  if (headers.length > 0) out.headers = headers;
+  if (m.queryParams.length > 0) {
+    out.queryParameters = m.queryParams.map(
+      (q): Json => ({ name: q.name, stringMatch: stringMatcher(q.kind, q.value) }),
+    );
+  }
+  return out;
+}
+
+/**
+ * A Gateway API segment prefix `/foo` becomes two Envoy matches: `path: /foo` and `prefix: /foo/`
+ * (grpc-js-xds does not know `path_separated_prefix`). `/` stays one `prefix: /`.
+ */
+function pathVariants(m: IrMatch): { path: Json; piece: 'exact' | 'slash' | 'root' | 'other' }[] {
+  const p = m.path;
+  if (p.kind === 'exact') return [{ path: { path: p.value }, piece: 'other' }];
+  if (p.kind === 'regex') return [{ path: { safeRegex: { regex: p.value } }, piece: 'other' }];
+  if (p.value === '/') return [{ path: { prefix: '/' }, piece: 'root' }];
+  return [
+    { path: { path: p.value }, piece: 'exact' },
+    { path: { prefix: `${p.value}/` }, piece: 'slash' },
+  ];
+}
+
+/** prefix_rewrite for one piece of a split prefix match, so `/foo/bar` → `<replacement>/bar`. */
+function prefixRewriteFor(replacement: string, piece: 'exact' | 'slash' | 'root' | 'other'): string {
+  const trimmed = replacement.replace(/\/+$/, '');
+  if (piece === 'exact') return trimmed || '/';
+  return `${trimmed}/`;
+}
+
+function pathRewriteJson(rw: IrPathRewrite, piece: 'exact' | 'slash' | 'root' | 'other', redirect: boolean): Json {
+  if (rw.kind === 'prefix') return { prefixRewrite: prefixRewriteFor(rw.value, piece) };
+  if (redirect) return { pathRedirect: rw.value };
+  return { regexRewrite: { pattern: { regex: '^/.*$' }, substitution: rw.value } };
+}
+
+const REDIRECT_CODES: Record<number, string> = {
+  301: 'MOVED_PERMANENTLY',
+  302: 'FOUND',
+  303: 'SEE_OTHER',
+  307: 'TEMPORARY_REDIRECT',
+  308: 'PERMANENT_REDIRECT',
+};
+
+function weightedCluster(b: IrBackend): Json {
+  return {
+    name: b.cluster,
+    weight: b.weight,
+    ...prefixed('request', b.requestHeaders),
+    ...prefixed('response', b.responseHeaders),
+  };
+}
+
+function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other'): Json {
+  if (a.kind === 'direct') return { directResponse: { status: a.status, body: { inlineString: `${a.body}\n` } } };
+  if (a.kind === 'redirect') {
+    const r: Json = { responseCode: REDIRECT_CODES[a.statusCode] ?? 'FOUND', portRedirect: a.port };
+    if (a.scheme) r.schemeRedirect = a.scheme;
+    if (a.hostname) r.hostRedirect = a.hostname;
+    if (a.path) Object.assign(r, pathRewriteJson(a.path, piece, true));
+    return { redirect: r };
+  }
+  const route: Json = {};
+  const single = a.backends.length === 1 && a.invalidWeight === 0 ? a.backends[0] : undefined;
+  if (single && !single.requestHeaders && !single.responseHeaders) {
+    route.cluster = single.cluster;
+  } else {
+    const clusters = a.backends.map(weightedCluster);
+    if (a.invalidWeight > 0) clusters.push({ name: INVALID_BACKEND_CLUSTER, weight: a.invalidWeight });
+    route.weightedClusters = { clusters };
+  }
+  // A share meant for an invalid backend names a cluster that does not exist: answer it with 500.
+  if (a.invalidWeight > 0) route.clusterNotFoundResponseCode = 'INTERNAL_SERVER_ERROR';
+  if (a.hostRewrite !== undefined) route.hostRewriteLiteral = a.hostRewrite;
+  if (a.pathRewrite) Object.assign(route, pathRewriteJson(a.pathRewrite, piece, false));
+  if (a.timeoutMs !== undefined) route.timeout = duration(a.timeoutMs);
+  if (a.mirrors.length > 0) {
+    route.requestMirrorPolicies = a.mirrors.map((m) => {
+      const policy: Json = { cluster: m.cluster };
+      if (m.perMillion < 1_000_000) {
+        policy.runtimeFraction = { defaultValue: { numerator: m.perMillion, denominator: 'MILLION' } };
+      }
+      return policy;
+    });
+  }
+  return { route };
+}
+
+function renderRoutes(r: IrRoute): Json[] {
+  return pathVariants(r.match).map(({ path, piece }, _i, all) => ({
+    name: all.length > 1 ? `${r.name}/${piece}` : r.name,
+    match: matchJson(r.match, path),
+    ...actionJson(r.action, piece),
+    ...prefixed('request', r.requestHeaders),
+    ...prefixed('response', r.responseHeaders),
+  }));
+}
+
+export function renderRouteConfig(rc: IrRouteConfig): Json {
+  return {
+    name: rc.name,
+    // The spec: the port in a Host header is ignored for matching, and forwarded unchanged.
+    ignorePortInHostMatching: true,
+    virtualHosts: rc.virtualHosts.map((vh) => ({
+      name: vh.name,
+      domains: [vh.domain],
+      routes: vh.routes.flatMap(renderRoutes),
+    })),
+  };
+}
+
+export function renderCluster(c: IrCluster): Json {
+  const out: Json = {
+    name: c.name,
+    type: 'EDS',
+    edsClusterConfig: { edsConfig: ADS, serviceName: c.endpoints },
+    connectTimeout: '5s',
+    lbPolicy: 'ROUND_ROBIN',
+  };
+  if (c.protocol === 'h2c') {
+    out.typedExtensionProtocolOptions = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': `${T}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+        explicitHttpConfig: { http2ProtocolOptions: {} },
+      },
+    };
+  }
+  return out;
+}
+
+export function renderEndpoints(e: IrEndpoints): Json {
+  const byZone = new Map<string, Json[]>();
+  for (const ep of e.endpoints) {
+    const zone = ep.zone ?? '';
+    const list = byZone.get(zone) ?? [];
+    list.push({
+      endpoint: { address: { socketAddress: { address: ep.address, portValue: ep.port } } },
+      healthStatus: 'HEALTHY',
+    });
+    byZone.set(zone, list);
+  }
+  const zones = [...byZone.keys()].sort();
+  const out: Json = { clusterName: e.name };
+  if (zones.length > 0) {
+    // gRPC ignores localities without a weight, so every locality gets weight 1.
+    out.endpoints = zones.map((zone) => ({
+      ...(zone ? { locality: { zone } } : {}),
+      lbEndpoints: byZone.get(zone) ?? [],
+      loadBalancingWeight: 1,
+    }));
+  }
+  return out;
+}
+
+export function renderSecret(s: IrSecret): Json {
+  return {
+    name: s.name,
+    tlsCertificate: {
+      certificateChain: { inlineString: s.certificateChain },
+      privateKey: { inlineString: s.privateKey },
+    },
+  };
+}

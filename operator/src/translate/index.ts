@@ -1,0 +1,231 @@
+// Translation entry points: Gateway API snapshot → per Gateway IR, Envoy resources (proto3 JSON and
+// strictly encoded bytes) and status. Pure: no I/O, no clock; the same input gives byte-identical
+// output. See docs/translate.md.
+
+import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
+import { TypeUrls } from '../envoy/protos.ts';
+import type { JsonValue } from '../envoy/strict.ts';
+import { strictEncode } from '../envoy/strict.ts';
+import type { Gateway, GRPCRoute, HTTPRoute, ReferenceGrant } from '../k8s/gateway-api.ts';
+import {
+  renderApiListener,
+  renderCluster,
+  renderEndpoints,
+  renderListener,
+  renderRouteConfig,
+  renderSecret,
+} from './envoy.ts';
+import { DEFAULT_CONTROLLER_NAME, gatewayToIr } from './gatewayapi.ts';
+import type { IndexedInput, TranslationInput } from './input.ts';
+import { indexInput, objectKey, routeParentGateways } from './input.ts';
+import type { IrGateway } from './ir.ts';
+import type { GatewayStatusResult, RouteParentStatusResult } from './status.ts';
+
+export type { IndexedInput, TranslationInput } from './input.ts';
+export { indexInput } from './input.ts';
+export type { IrGateway } from './ir.ts';
+export * from './names.ts';
+export type { GatewayStatusResult, RouteParentStatusResult } from './status.ts';
+export { DEFAULT_CONTROLLER_NAME };
+
+/** One xDS resource: its name, its proto3 JSON (without `@type`) and its encoded bytes. */
+export interface EnvoyResource {
+  name: string;
+  resource: { [key: string]: JsonValue };
+  bytes: Uint8Array;
+}
+
+export type TypeUrl = (typeof TypeUrls)[keyof typeof TypeUrls];
+
+export interface GatewayTranslation {
+  /** `<namespace>/<name>`. */
+  key: string;
+  ir: IrGateway;
+  /** What the Gateway's Envoy fleet gets, by type URL (listeners, routes, clusters, endpoints, secrets). */
+  resources: Partial<Record<TypeUrl, EnvoyResource[]>>;
+  /**
+   * Proxyless-gRPC API listeners (`<namespace>/<gateway>/<listener>`), served by name to gRPC clients
+   * and never to Envoy (a socket-less listener would be rejected). They point at the same route
+   * configurations, clusters and endpoints as `resources`.
+   */
+  proxylessListeners: EnvoyResource[];
+  status: { gateway: GatewayStatusResult; routes: RouteParentStatusResult[] };
+  /** Resources the strict encoder rejected (a translator bug; they are left out, never thrown). */
+  errors: string[];
+}
+
+export interface TranslationResult {
+  /** Keyed by `<namespace>/<name>`, in sorted key order. */
+  gateways: Map<string, GatewayTranslation>;
+}
+
+function isOurs(index: IndexedInput, gateway: Gateway): boolean {
+  const controller = index.input.controllerName;
+  if (controller === undefined) return true;
+  return index.gatewayClasses.get(gateway.spec?.gatewayClassName)?.spec?.controllerName === controller;
+}
+
+function encodeAll(
+  typeUrl: string,
+  items: { name: string; json: { [key: string]: JsonValue } }[],
+  errors: string[],
+): EnvoyResource[] {
+  const out: EnvoyResource[] = [];
+  for (const { name, json } of items) {
+    try {
+      out.push({ name, resource: json, bytes: strictEncode(typeUrl, json) });
+    } catch (e) {
+      errors.push(`${typeUrl} ${name}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Translates one Gateway (`<namespace>/<name>`). Undefined when the Gateway does not exist or
+ * belongs to another controller. Pass an IndexedInput (indexInput()) when translating many
+ * Gateways of one snapshot, so the lookup tables are built once.
+ */
+export function translateGateway(
+  input: TranslationInput | IndexedInput,
+  gatewayKey: string,
+): GatewayTranslation | undefined {
+  const index = indexInput(input);
+  const gateway = index.gateways.get(gatewayKey);
+  if (!gateway || !isOurs(index, gateway)) return undefined;
+  const { ir, gatewayStatus, routeStatus } = gatewayToIr(
+    index,
+    gateway,
+    index.input.controllerName ?? DEFAULT_CONTROLLER_NAME,
+  );
+  const errors: string[] = [];
+  const routeConfigs = ir.listeners.flatMap((l) => l.filterChains.map((c) => c.routeConfig));
+  const resources: GatewayTranslation['resources'] = {
+    [TypeUrls.listener]: encodeAll(
+      TypeUrls.listener,
+      ir.listeners.map((l) => ({ name: l.name, json: renderListener(l) })),
+      errors,
+    ),
+    [TypeUrls.route]: encodeAll(
+      TypeUrls.route,
+      routeConfigs.map((rc) => ({ name: rc.name, json: renderRouteConfig(rc) })),
+      errors,
+    ),
+    [TypeUrls.cluster]: encodeAll(
+      TypeUrls.cluster,
+      ir.clusters.map((c) => ({ name: c.name, json: renderCluster(c) })),
+      errors,
+    ),
+    [TypeUrls.endpoint]: encodeAll(
+      TypeUrls.endpoint,
+      ir.endpoints.map((e) => ({ name: e.name, json: renderEndpoints(e) })),
+      errors,
+    ),
+    [TypeUrls.secret]: encodeAll(
+      TypeUrls.secret,
+      ir.secrets.map((s) => ({ name: s.name, json: renderSecret(s) })),
+      errors,
+    ),
+  };
+  const proxylessListeners = encodeAll(
+    TypeUrls.listener,
+    ir.apiListeners.map((a) => ({ name: a.name, json: renderApiListener(a) })),
+    errors,
+  );
+  return {
+    key: gatewayKey,
+    ir,
+    resources,
+    proxylessListeners,
+    status: { gateway: gatewayStatus, routes: routeStatus },
+    errors,
+  };
+}
+
+/** Translates every Gateway of the snapshot (that belongs to `input.controllerName`, if set). */
+export function translate(input: TranslationInput | IndexedInput): TranslationResult {
+  const index = indexInput(input);
+  const gateways = new Map<string, GatewayTranslation>();
+  for (const key of [...index.gateways.keys()].sort()) {
+    const t = translateGateway(index, key);
+    if (t) gateways.set(key, t);
+  }
+  return { gateways };
+}
+
+/** Any object translation reads, tagged with its kind. */
+export type AffectingObject =
+  | { kind: 'Gateway'; object: Gateway }
+  | { kind: 'HTTPRoute'; object: HTTPRoute }
+  | { kind: 'GRPCRoute'; object: GRPCRoute }
+  | { kind: 'Service'; object: V1Service }
+  | { kind: 'EndpointSlice'; object: V1EndpointSlice }
+  | { kind: 'Secret'; object: V1Secret }
+  | { kind: 'ReferenceGrant'; object: ReferenceGrant };
+
+/**
+ * The Gateway keys whose translation may change when `change` is added, updated or deleted, against
+ * the snapshot `input` (call it with both the old and the new object on update, and union the keys).
+ * Conservative where exactness would cost a full translation: a ReferenceGrant affects every Gateway
+ * with a route or listener in the namespaces it names.
+ */
+export function affectedGateways(input: TranslationInput | IndexedInput, change: AffectingObject): string[] {
+  const index = indexInput(input);
+  const out = new Set<string>();
+  const ns = change.object.metadata?.namespace ?? 'default';
+  switch (change.kind) {
+    case 'Gateway':
+      out.add(objectKey(ns, change.object.metadata?.name));
+      break;
+    case 'HTTPRoute':
+    case 'GRPCRoute':
+      for (const key of routeParentGateways({ kind: change.kind, route: change.object } as never)) out.add(key);
+      break;
+    case 'Service':
+    case 'EndpointSlice': {
+      const svc =
+        change.kind === 'Service'
+          ? change.object.metadata?.name
+          : change.object.metadata?.labels?.['kubernetes.io/service-name'];
+      if (!svc) break;
+      for (const [gwKey, routes] of index.routesByGateway) {
+        if (routes.some((r) => routeReferencesService(r.route, ns, svc))) out.add(gwKey);
+      }
+      break;
+    }
+    case 'Secret':
+      for (const [gwKey, gw] of index.gateways) {
+        const gwNs = gw.metadata.namespace ?? 'default';
+        const uses = gw.spec?.listeners?.some((l) =>
+          l.tls?.certificateRefs?.some((c) => c.name === change.object.metadata?.name && (c.namespace ?? gwNs) === ns),
+        );
+        if (uses) out.add(gwKey);
+      }
+      break;
+    case 'ReferenceGrant': {
+      const fromNamespaces = new Set((change.object.spec?.from ?? []).map((f) => f.namespace));
+      for (const [gwKey, gw] of index.gateways) {
+        if (fromNamespaces.has(gw.metadata.namespace ?? 'default')) out.add(gwKey);
+      }
+      for (const [gwKey, routes] of index.routesByGateway) {
+        if (routes.some((r) => fromNamespaces.has(r.route.metadata.namespace ?? 'default'))) out.add(gwKey);
+      }
+      break;
+    }
+  }
+  return [...out].sort();
+}
+
+function routeReferencesService(route: HTTPRoute | GRPCRoute, svcNs: string, svcName: string): boolean {
+  const routeNs = route.metadata.namespace ?? 'default';
+  const matches = (ref: { name: string; namespace?: string; group?: string; kind?: string }) =>
+    ref.name === svcName && (ref.namespace ?? routeNs) === svcNs && (ref.kind ?? 'Service') === 'Service';
+  for (const rule of route.spec?.rules ?? []) {
+    for (const b of rule.backendRefs ?? []) {
+      if (matches(b)) return true;
+      if (b.filters?.some((f) => f.requestMirror && matches(f.requestMirror.backendRef))) return true;
+    }
+    if (rule.filters?.some((f) => f.requestMirror && matches(f.requestMirror.backendRef))) return true;
+  }
+  return false;
+}

@@ -1,0 +1,421 @@
+// One route's rules → IR routes. A rule is either compiled, compiled into a fail-closed 500 (its
+// filters or backends cannot be honoured), or dropped as invalid; every problem is reported for the
+// route's status.
+
+import type {
+  BackendObjectReference,
+  GRPCRoute,
+  GRPCRouteFilter,
+  GRPCRouteMatch,
+  HTTPBackendRef,
+  HTTPHeaderFilter,
+  HTTPRequestMirrorFilter,
+  HTTPRequestRedirectFilter,
+  HTTPRoute,
+  HTTPRouteFilter,
+  HTTPRouteMatch,
+  HTTPRouteRule,
+} from '../k8s/gateway-api.ts';
+import { RouteReason } from '../k8s/gateway-api.ts';
+import type { AnyRoute, IndexedInput } from './input.ts';
+import { objectKey } from './input.ts';
+import type {
+  IrAction,
+  IrBackend,
+  IrCluster,
+  IrEndpoints,
+  IrHeaderMods,
+  IrMatch,
+  IrMirror,
+  IrPathRewrite,
+  IrRedirect,
+  IrRoute,
+  IrStringMatch,
+} from './ir.ts';
+import type { RefError } from './references.ts';
+import { resolveBackend } from './references.ts';
+
+/** The listener a route is compiled for (redirects derive their port from it). */
+export interface ListenerContext {
+  port: number;
+  protocol: 'HTTP' | 'HTTPS';
+}
+
+/** An IR route with the data the spec's precedence order needs. */
+export interface RankedRoute {
+  route: IrRoute;
+  /** 0 exact, 1 regex, 2 prefix. */
+  pathRank: number;
+  pathLength: number;
+  hasMethod: boolean;
+  headers: number;
+  queryParams: number;
+  created: number;
+  routeKey: string;
+  rule: number;
+  match: number;
+}
+
+export interface CompiledRoute {
+  routes: RankedRoute[];
+  clusters: IrCluster[];
+  endpoints: IrEndpoints[];
+  /** ResolvedRefs problems (backends, filters that cannot be honoured). */
+  refErrors: RefError[];
+  /** Rules dropped as invalid, with why. */
+  droppedRules: string[];
+  /** Rules that exist at all (to tell "all dropped" from "some dropped"). */
+  ruleCount: number;
+}
+
+const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+
+/** Gateway API Duration ("1h30m", "500ms", "0s") → milliseconds, or undefined if malformed. */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
+  return total;
+}
+
+class InvalidRule extends Error {}
+
+function createdMs(ts: string | Date | undefined): number {
+  if (ts === undefined) return Number.MAX_SAFE_INTEGER;
+  const ms = ts instanceof Date ? ts.getTime() : Date.parse(ts);
+  return Number.isNaN(ms) ? Number.MAX_SAFE_INTEGER : ms;
+}
+
+function checkRegex(value: string, what: string): void {
+  try {
+    new RegExp(value);
+  } catch {
+    throw new InvalidRule(`${what} ${JSON.stringify(value)} is not a valid regular expression`);
+  }
+}
+
+/** Keeps the first of several matches on the same name (the spec: later ones are ignored). */
+function stringMatches(
+  items: readonly { type?: string; name: string; value: string }[] | undefined,
+  caseInsensitiveNames: boolean,
+  what: string,
+): IrStringMatch[] {
+  const out: IrStringMatch[] = [];
+  const seen = new Set<string>();
+  for (const item of items ?? []) {
+    const name = caseInsensitiveNames ? item.name.toLowerCase() : item.name;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const kind = item.type === 'RegularExpression' ? 'regex' : 'exact';
+    if (item.type && item.type !== 'Exact' && item.type !== 'RegularExpression') {
+      throw new InvalidRule(`${what} match type ${item.type} is not supported`);
+    }
+    if (kind === 'regex') checkRegex(item.value, `${what} ${item.name}`);
+    out.push({ name, kind, value: item.value });
+  }
+  return out;
+}
+
+function httpMatch(m: HTTPRouteMatch): IrMatch {
+  const type = m.path?.type ?? 'PathPrefix';
+  const value = m.path?.value ?? '/';
+  let path: IrMatch['path'];
+  if (type === 'Exact') path = { kind: 'exact', value };
+  else if (type === 'PathPrefix') {
+    // The spec ignores a trailing slash in a prefix: `/abc/` matches like `/abc`.
+    const trimmed = value.length > 1 ? value.replace(/\/+$/, '') : value;
+    path = { kind: 'prefix', value: trimmed || '/' };
+  } else if (type === 'RegularExpression') {
+    checkRegex(value, 'path');
+    path = { kind: 'regex', value };
+  } else throw new InvalidRule(`path match type ${type} is not supported`);
+  if (path.kind !== 'regex' && !value.startsWith('/')) throw new InvalidRule(`path ${value} must start with '/'`);
+  const match: IrMatch = {
+    path,
+    headers: stringMatches(m.headers, true, 'header'),
+    queryParams: stringMatches(m.queryParams, false, 'query parameter'),
+  };
+  if (m.method) match.method = m.method;
+  return match;
+}
+
+const GRPC_NAME = /^[A-Za-z0-9_.]+$/;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** GRPCRoute method match → path match on `/<service>/<method>`. */
+function grpcMatch(m: GRPCRouteMatch): IrMatch {
+  const headers = stringMatches(m.headers, true, 'header');
+  const method = m.method;
+  const none: IrMatch = { path: { kind: 'prefix', value: '/' }, headers, queryParams: [] };
+  if (!method || (!method.service && !method.method)) return none;
+  const type = method.type ?? 'Exact';
+  const { service, method: name } = method;
+  if (type === 'Exact') {
+    for (const part of [service, name]) {
+      if (part !== undefined && !GRPC_NAME.test(part)) throw new InvalidRule(`gRPC name ${part} is not valid`);
+    }
+    if (service && name) return { ...none, path: { kind: 'exact', value: `/${service}/${name}` } };
+    if (service) return { ...none, path: { kind: 'prefix', value: `/${service}` } };
+    return { ...none, path: { kind: 'regex', value: `/[^/]+/${escapeRegex(name ?? '')}` } };
+  }
+  if (type !== 'RegularExpression') throw new InvalidRule(`gRPC method match type ${type} is not supported`);
+  if (service) checkRegex(service, 'gRPC service');
+  if (name) checkRegex(name, 'gRPC method');
+  return { ...none, path: { kind: 'regex', value: `/(${service || '[^/]+'})/(${name || '[^/]+'})` } };
+}
+
+function headerMods(f: HTTPHeaderFilter | undefined, into?: IrHeaderMods): IrHeaderMods {
+  const mods: IrHeaderMods = into ?? { set: [], add: [], remove: [] };
+  for (const h of f?.set ?? []) mods.set.push({ name: h.name.toLowerCase(), value: h.value });
+  for (const h of f?.add ?? []) mods.add.push({ name: h.name.toLowerCase(), value: h.value });
+  for (const name of f?.remove ?? []) mods.remove.push(name.toLowerCase());
+  return mods;
+}
+
+function mirrorShare(f: HTTPRequestMirrorFilter): number {
+  if (f.percent !== undefined) return Math.round(Math.min(Math.max(f.percent, 0), 100) * 10_000);
+  if (f.fraction) {
+    const d = f.fraction.denominator ?? 100;
+    if (d <= 0) return 0;
+    return Math.round(Math.min(f.fraction.numerator / d, 1) * 1_000_000);
+  }
+  return 1_000_000;
+}
+
+function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirect {
+  // Port per spec: explicit port; else the well-known port of an explicit scheme; else the listener's.
+  const wellKnown = (s: string | undefined) => (s === 'https' ? 443 : s === 'http' ? 80 : undefined);
+  const port = f.port ?? wellKnown(f.scheme) ?? ctx.port;
+  const r: IrRedirect = { kind: 'redirect', port, statusCode: f.statusCode ?? 302 };
+  if (f.scheme) r.scheme = f.scheme;
+  if (f.hostname) r.hostname = f.hostname;
+  if (f.path) r.path = pathModifier(f.path);
+  return r;
+}
+
+function pathModifier(p: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }): IrPathRewrite {
+  if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined)
+    return { kind: 'full', value: p.replaceFullPath };
+  if (p.type === 'ReplacePrefixMatch' && p.replacePrefixMatch !== undefined) {
+    return { kind: 'prefix', value: p.replacePrefixMatch };
+  }
+  throw new InvalidRule(`path modifier ${p.type} needs its value`);
+}
+
+type AnyFilter = HTTPRouteFilter | GRPCRouteFilter;
+
+interface RuleParts {
+  matches: IrMatch[];
+  filters: readonly AnyFilter[];
+  backendRefs: readonly HTTPBackendRef[];
+  timeouts?: HTTPRouteRule['timeouts'];
+}
+
+/** Compiles all rules of one route for one listener. Never throws. */
+export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerContext): CompiledRoute {
+  const ns = r.route.metadata.namespace ?? 'default';
+  const routeKey = objectKey(ns, r.route.metadata.name);
+  const created = createdMs(r.route.metadata.creationTimestamp);
+  const out: CompiledRoute = { routes: [], clusters: [], endpoints: [], refErrors: [], droppedRules: [], ruleCount: 0 };
+  const rules = (r.kind === 'HTTPRoute' ? (r.route as HTTPRoute).spec?.rules : (r.route as GRPCRoute).spec?.rules) ?? [
+    {},
+  ];
+  out.ruleCount = rules.length;
+  const resolve = (ref: BackendObjectReference) => {
+    const res = resolveBackend(index, r.kind, ns, ref, r.kind === 'GRPCRoute');
+    if (!res.ok) {
+      out.refErrors.push(res.error);
+      return undefined;
+    }
+    out.clusters.push(res.value.cluster);
+    out.endpoints.push(res.value.endpoints);
+    return res.value.cluster.name;
+  };
+
+  rules.forEach((rule, ruleIndex) => {
+    try {
+      const parts: RuleParts =
+        r.kind === 'HTTPRoute'
+          ? {
+              matches: ((rule as HTTPRouteRule).matches?.length ? (rule as HTTPRouteRule).matches! : [{}]).map(
+                httpMatch,
+              ),
+              filters: (rule as HTTPRouteRule).filters ?? [],
+              backendRefs: (rule as HTTPRouteRule).backendRefs ?? [],
+              timeouts: (rule as HTTPRouteRule).timeouts,
+            }
+          : {
+              matches: (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]).map(grpcMatch),
+              filters: rule.filters ?? [],
+              backendRefs: (rule.backendRefs ?? []) as HTTPBackendRef[],
+            };
+      const compiled = compileRule(parts, ctx, resolve, out.refErrors);
+      parts.matches.forEach((match, matchIndex) => {
+        const route: IrRoute = {
+          name: `${r.kind}/${routeKey}/rule/${ruleIndex}/match/${matchIndex}`,
+          match,
+          action: compiled.action,
+        };
+        if (compiled.requestHeaders) route.requestHeaders = compiled.requestHeaders;
+        if (compiled.responseHeaders) route.responseHeaders = compiled.responseHeaders;
+        out.routes.push({
+          route,
+          pathRank: match.path.kind === 'exact' ? 0 : match.path.kind === 'regex' ? 1 : 2,
+          pathLength: match.path.value.length,
+          hasMethod: match.method !== undefined,
+          headers: match.headers.length,
+          queryParams: match.queryParams.length,
+          created,
+          routeKey,
+          rule: ruleIndex,
+          match: matchIndex,
+        });
+      });
+    } catch (e) {
+      if (!(e instanceof InvalidRule)) throw e;
+      out.droppedRules.push(`rule ${ruleIndex}${rule.name ? ` (${rule.name})` : ''}: ${e.message}`);
+    }
+  });
+  return out;
+}
+
+interface CompiledRule {
+  action: IrAction;
+  requestHeaders?: IrHeaderMods;
+  responseHeaders?: IrHeaderMods;
+}
+
+const HTTP_500 = (body: string): IrAction => ({ kind: 'direct', status: 500, body });
+
+function compileRule(
+  parts: RuleParts,
+  ctx: ListenerContext,
+  resolve: (ref: BackendObjectReference) => string | undefined,
+  refErrors: RefError[],
+): CompiledRule {
+  const out: CompiledRule = { action: HTTP_500('no backend') };
+  let redirectAction: IrRedirect | undefined;
+  let hostRewrite: string | undefined;
+  let pathRewrite: IrPathRewrite | undefined;
+  const mirrors: IrMirror[] = [];
+  let unsupported: string | undefined;
+  for (const f of parts.filters) {
+    switch (f.type) {
+      case 'RequestHeaderModifier':
+        out.requestHeaders = headerMods(f.requestHeaderModifier, out.requestHeaders);
+        break;
+      case 'ResponseHeaderModifier':
+        out.responseHeaders = headerMods(f.responseHeaderModifier, out.responseHeaders);
+        break;
+      case 'RequestRedirect':
+        if (!('requestRedirect' in f) || !f.requestRedirect)
+          throw new InvalidRule('RequestRedirect without its config');
+        redirectAction = redirect(f.requestRedirect, ctx);
+        break;
+      case 'URLRewrite':
+        if (!('urlRewrite' in f) || !f.urlRewrite) throw new InvalidRule('URLRewrite without its config');
+        if (f.urlRewrite.hostname) hostRewrite = f.urlRewrite.hostname;
+        if (f.urlRewrite.path) pathRewrite = pathModifier(f.urlRewrite.path);
+        break;
+      case 'RequestMirror': {
+        if (!f.requestMirror) throw new InvalidRule('RequestMirror without its config');
+        const cluster = resolve(f.requestMirror.backendRef);
+        if (cluster) mirrors.push({ cluster, perMillion: mirrorShare(f.requestMirror) });
+        break;
+      }
+      default:
+        // CORS, ExternalAuth, ExtensionRef...: not honoured, so the rule must not forward (fail closed).
+        unsupported = f.type;
+    }
+  }
+  if (redirectAction && (hostRewrite !== undefined || pathRewrite)) {
+    throw new InvalidRule('RequestRedirect and URLRewrite cannot be used together');
+  }
+  const prefixRewrite = pathRewrite?.kind === 'prefix' || redirectAction?.path?.kind === 'prefix';
+  if (prefixRewrite && parts.matches.some((m) => m.path.kind !== 'prefix')) {
+    throw new InvalidRule('ReplacePrefixMatch needs every match of the rule to be a PathPrefix match');
+  }
+  if (unsupported) {
+    refErrors.push({
+      reason: RouteReason.UnsupportedValue,
+      message: `filter type ${unsupported} is not supported; its rule answers 500`,
+    });
+    out.action = HTTP_500(`filter ${unsupported} is not supported`);
+    return out;
+  }
+  if (redirectAction) {
+    out.action = redirectAction;
+    return out;
+  }
+
+  const backends: IrBackend[] = [];
+  let invalidWeight = 0;
+  for (const ref of parts.backendRefs) {
+    const weight = ref.weight ?? 1;
+    const cluster = resolve(ref);
+    let backendUnsupported: string | undefined;
+    const b: IrBackend = { cluster: cluster ?? '', weight };
+    for (const f of ref.filters ?? []) {
+      if (f.type === 'RequestHeaderModifier') b.requestHeaders = headerMods(f.requestHeaderModifier, b.requestHeaders);
+      else if (f.type === 'ResponseHeaderModifier') {
+        b.responseHeaders = headerMods(f.responseHeaderModifier, b.responseHeaders);
+      } else backendUnsupported = f.type;
+    }
+    if (backendUnsupported) {
+      refErrors.push({
+        reason: RouteReason.UnsupportedValue,
+        message: `backend filter type ${backendUnsupported} is not supported; its share answers 500`,
+      });
+    }
+    if (weight <= 0) continue;
+    if (!cluster || backendUnsupported) invalidWeight += weight;
+    else backends.push(b);
+  }
+  if (backends.length === 0) {
+    // No backendRefs, all weights 0, or every backend invalid: the spec wants 500.
+    out.action = HTTP_500(parts.backendRefs.length === 0 ? 'no backendRefs' : 'no valid backend');
+    return out;
+  }
+  const forward: IrAction = { kind: 'forward', backends, invalidWeight, mirrors };
+  if (hostRewrite !== undefined) forward.hostRewrite = hostRewrite;
+  if (pathRewrite) forward.pathRewrite = pathRewrite;
+  const t = parts.timeouts;
+  if (t?.request !== undefined) {
+    const ms = parseDuration(t.request);
+    if (ms === undefined) throw new InvalidRule(`timeouts.request ${t.request} is not a valid duration`);
+    forward.timeoutMs = ms;
+  }
+  if (t?.backendRequest !== undefined) {
+    const ms = parseDuration(t.backendRequest);
+    if (ms === undefined) throw new InvalidRule(`timeouts.backendRequest ${t.backendRequest} is not a valid duration`);
+    if (forward.timeoutMs !== undefined && forward.timeoutMs !== 0 && ms > forward.timeoutMs) {
+      throw new InvalidRule('timeouts.backendRequest must not be longer than timeouts.request');
+    }
+    // Without retries there is one attempt, so the backend timeout bounds the whole request too.
+    forward.perTryTimeoutMs = ms;
+    if (forward.timeoutMs === undefined || (ms !== 0 && (forward.timeoutMs === 0 || ms < forward.timeoutMs))) {
+      forward.timeoutMs = ms;
+    }
+  }
+  out.action = forward;
+  return out;
+}
+
+/** The spec's precedence order between matches of all routes on one host (first wins). */
+export function comparePrecedence(a: RankedRoute, b: RankedRoute): number {
+  return (
+    a.pathRank - b.pathRank ||
+    b.pathLength - a.pathLength ||
+    Number(b.hasMethod) - Number(a.hasMethod) ||
+    b.headers - a.headers ||
+    b.queryParams - a.queryParams ||
+    a.created - b.created ||
+    (a.routeKey < b.routeKey ? -1 : a.routeKey > b.routeKey ? 1 : 0) ||
+    a.rule - b.rule ||
+    a.match - b.match
+  );
+}
