@@ -20,9 +20,14 @@ interface ErrorDetail {
   message?: string;
 }
 
+/** google.protobuf.Any as protobufjs's bundled common type spells it (snake_case, unlike the rest). */
 export interface AnyMessage {
-  typeUrl: string;
+  type_url: string;
   value: Uint8Array;
+}
+
+export function anyOf(typeUrl: string, value: Uint8Array): AnyMessage {
+  return { type_url: typeUrl, value };
 }
 
 /** envoy.service.discovery.v3.DiscoveryRequest (protobufjs camelCase fields). */

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import {
   adsServiceDefinition,
+  anyOf,
   type DeltaDiscoveryRequestMessage,
   type DeltaDiscoveryResponseMessage,
   type DiscoveryRequestMessage,
@@ -89,7 +90,7 @@ const sotw: Protocol<DiscoveryRequestMessage, SotwRequest, SotwResponse> = {
     versionInfo: r.versionInfo,
     typeUrl: r.typeUrl,
     nonce: r.nonce,
-    resources: r.resources.map((resource) => ({ typeUrl: r.typeUrl, value: resource.bytes })),
+    resources: r.resources.map((resource) => anyOf(r.typeUrl, resource.bytes)),
   }),
   create: (snapshot, ready) => new SotwStream(snapshot, ready),
 };
@@ -112,7 +113,7 @@ const delta: Protocol<DeltaDiscoveryRequestMessage, DeltaRequest, DeltaResponse>
     resources: r.resources.map((resource) => ({
       name: resource.name,
       version: resource.version,
-      resource: { typeUrl: r.typeUrl, value: resource.bytes },
+      resource: anyOf(r.typeUrl, resource.bytes),
     })),
   }),
   create: (snapshot, ready) => new DeltaStream(snapshot, ready),

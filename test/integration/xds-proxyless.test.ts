@@ -1,0 +1,140 @@
+// End to end through a real, independent xDS client: @grpc/grpc-js-xds resolves `xds:///<name>`
+// through Legate's ADS server and routes real calls to gRPC backends on loopback by the served
+// Listener, RouteConfiguration, Clusters and ClusterLoadAssignments.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { TypeUrls } from '../../operator/src/envoy/protos.ts';
+import { proxylessAuthenticator } from '../../operator/src/xds/authenticate.ts';
+import type { GatewayKey } from '../../operator/src/xds/identity.ts';
+import { proxylessListenerName } from '../../operator/src/xds/proxyless.ts';
+import { XdsServer } from '../../operator/src/xds/server.ts';
+import {
+  type Backend,
+  type GatewayConfig,
+  gatewayResources,
+  type ProxylessClient,
+  proxylessClient,
+  startBackend,
+} from './xds-fixtures.ts';
+
+const gateway: GatewayKey = 'team-a/web';
+const listener = proxylessListenerName(gateway, 'grpc');
+
+describe('proxyless gRPC through the xDS server', () => {
+  let server: XdsServer;
+  let backends: Record<'gold' | 'a' | 'b' | 's1' | 's2', Backend>;
+  let client: ProxylessClient;
+
+  const config = (weights: { a: number; b: number }, servicePorts?: number[]): GatewayConfig => ({
+    listener,
+    route: 'team-a/web/grpc',
+    rules: [
+      { headers: { 'x-tier': 'gold' }, backends: { gold: 1 } },
+      { headers: { 'x-pool': 'service' }, backends: { svc: 1 } },
+      { backends: { a: weights.a, b: weights.b } },
+    ],
+    clusters: {
+      gold: [backends.gold.port],
+      a: [backends.a.port],
+      b: [backends.b.port],
+      svc: servicePorts ?? [backends.s1.port, backends.s2.port],
+    },
+  });
+
+  before(async () => {
+    const [gold, a, b, s1, s2] = await Promise.all(['gold', 'a', 'b', 's1', 's2'].map((n) => startBackend(n)));
+    backends = { gold: gold!, a: a!, b: b!, s1: s1!, s2: s2! };
+    server = await XdsServer.start({
+      port: 0,
+      host: '127.0.0.1',
+      credentials: grpc.ServerCredentials.createInsecure(),
+      authenticator: proxylessAuthenticator((key) => key === gateway),
+    });
+    server.setSnapshot(gateway, gatewayResources(config({ a: 90, b: 10 })));
+    server.markSynced();
+    client = proxylessClient(server.port, gateway, listener);
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.stop();
+    await Promise.all(Object.values(backends ?? {}).map((b) => b.stop()));
+  });
+
+  it('sends calls with a matching header to the backend the rule names', async () => {
+    const counts = await client.spread(50, { 'x-tier': 'gold' });
+    assert.deepEqual([...counts], [['gold', 50]]);
+  });
+
+  it('splits 90/10 by weight over 1,000 calls (within 5 %)', async () => {
+    const counts = await client.spread(1000);
+    const a = counts.get('a') ?? 0;
+    assert.equal(a + (counts.get('b') ?? 0), 1000, `only a and b answer: ${JSON.stringify([...counts])}`);
+    assert.ok(Math.abs(a - 900) <= 50, `a answered ${a} of 1000`);
+  });
+
+  it('follows a weight change without restarting the client', async () => {
+    const change = server.setSnapshot(gateway, gatewayResources(config({ a: 10, b: 90 })));
+    assert.deepEqual(change.typeUrls, [TypeUrls.route], 'only the RouteConfiguration changed');
+    await waitFor(async () => ((await client.spread(100)).get('b') ?? 0) >= 70);
+    const counts = await client.spread(1000);
+    const b = counts.get('b') ?? 0;
+    assert.ok(Math.abs(b - 900) <= 50, `b answered ${b} of 1000`);
+  });
+
+  it('moves traffic to the remaining endpoint when one is removed (EDS only)', async () => {
+    const both = await client.spread(100, { 'x-pool': 'service' });
+    assert.ok((both.get('s1') ?? 0) > 20 && (both.get('s2') ?? 0) > 20, JSON.stringify([...both]));
+    const pushesBefore = await pushCount(server);
+    const change = server.setSnapshot(gateway, gatewayResources(config({ a: 10, b: 90 }, [backends.s1.port])));
+    assert.deepEqual(change.typeUrls, [TypeUrls.endpoint], 'an endpoint-only change touches only EDS');
+    await waitFor(async () => !(await client.spread(20, { 'x-pool': 'service' })).has('s2'));
+    const after = await client.spread(200, { 'x-pool': 'service' });
+    assert.deepEqual([...after], [['s1', 200]]);
+    const pushesAfter = await pushCount(server);
+    assert.equal(pushesAfter.endpoint - pushesBefore.endpoint, 1, 'one EDS response');
+    assert.equal(pushesAfter.other - pushesBefore.other, 0, 'no other type was pushed');
+  });
+
+  it('refuses a proxyless client claiming a Gateway that did not opt in', async () => {
+    server.setSnapshot('team-b/web', gatewayResources(config({ a: 1, b: 1 })));
+    const intruder = proxylessClient(server.port, 'team-b/web', listener);
+    try {
+      // The client never gets a Listener, so its call cannot resolve and never reaches a backend.
+      await assert.rejects(intruder.who({}, 1500), (error: grpc.ServiceError) => {
+        assert.ok([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED].includes(error.code), error.message);
+        return true;
+      });
+    } finally {
+      intruder.close();
+    }
+    const denied = await server.registry.getSingleMetricAsString('legate_xds_denied_streams_total');
+    assert.match(denied, /reason="not-allowed"} [1-9]/);
+  });
+
+  it('keeps serving after an unrelated Gateway is removed', async () => {
+    server.removeSnapshot('team-b/web');
+    assert.equal(await client.who({ 'x-tier': 'gold' }), 'gold');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function pushCount(server: XdsServer): Promise<{ endpoint: number; other: number }> {
+  const metric = await server.metrics.pushes.get();
+  let endpoint = 0;
+  let other = 0;
+  for (const value of metric.values) {
+    if (value.labels.type === 'endpoint') endpoint += value.value;
+    else other += value.value;
+  }
+  return { endpoint, other };
+}
