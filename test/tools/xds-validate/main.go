@@ -3,9 +3,12 @@
 //   - ValidateAll() from the generated protoc-gen-validate code,
 //   - snapshot consistency: every RDS, EDS and SDS name a resource references exists.
 //
-// Input (stdin or the file named by the first argument): a JSON array of snapshots,
+// Input (stdin or the file named by the first argument): the JSON `legate translate` prints,
 //
-//	[{"name": "<namespace>/<gateway>", "resources": [{"@type": "type.googleapis.com/...", ...}, ...]}]
+//	{"gateways": [{"gateway": "<namespace>/<name>", "resources": [{"@type": "...", ...}, ...],
+//	               "proxylessListeners": [{"@type": "...", ...}]}]}
+//
+// Each Gateway is one snapshot; its proxyless API listeners are checked in it too.
 //
 // Output: one JSON object {"ok": bool, "errors": ["<snapshot>: <resource>: <message>", ...]}.
 // Exit status 0 when every snapshot is valid, 1 when one is not, 2 on unreadable input.
@@ -41,8 +44,13 @@ import (
 )
 
 type snapshotInput struct {
-	Name      string            `json:"name"`
+	Name      string            `json:"gateway"`
 	Resources []json.RawMessage `json:"resources"`
+	Proxyless []json.RawMessage `json:"proxylessListeners"`
+}
+
+type translateOutput struct {
+	Gateways []snapshotInput `json:"gateways"`
 }
 
 type report struct {
@@ -63,13 +71,13 @@ func main() {
 		defer f.Close()
 		in = f
 	}
-	var snapshots []snapshotInput
-	if err := json.NewDecoder(in).Decode(&snapshots); err != nil {
+	var doc translateOutput
+	if err := json.NewDecoder(in).Decode(&doc); err != nil {
 		fmt.Fprintln(os.Stderr, "unreadable input:", err)
 		os.Exit(2)
 	}
 	rep := report{OK: true, Errors: []string{}}
-	for _, s := range snapshots {
+	for _, s := range doc.Gateways {
 		for _, e := range validateSnapshot(s) {
 			rep.Errors = append(rep.Errors, s.Name+": "+e)
 		}
@@ -86,7 +94,7 @@ func validateSnapshot(s snapshotInput) []string {
 	var errs []string
 	byType := map[resource.Type][]types.Resource{}
 	secretRefs := map[string]bool{}
-	for i, raw := range s.Resources {
+	for i, raw := range append(append([]json.RawMessage{}, s.Resources...), s.Proxyless...) {
 		var a anypb.Any
 		if err := (protojson.UnmarshalOptions{}).Unmarshal(raw, &a); err != nil {
 			errs = append(errs, fmt.Sprintf("resource %d: %v", i, err))
