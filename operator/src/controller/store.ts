@@ -15,7 +15,7 @@ export interface StoreChange {
 
 export type StoreListener = (change: StoreChange) => void;
 
-export function objectKey(obj: KubernetesObject): string {
+export function objectKey(obj: { metadata?: { name?: string; namespace?: string } }): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name as string);
 }
@@ -48,11 +48,11 @@ export class ObjectStore {
     this.#synced.add(kind);
   }
 
-  get<T extends KubernetesObject>(kind: string, key: string): T | undefined {
+  get<T = KubernetesObject>(kind: string, key: string): T | undefined {
     return this.#byKind.get(kind)?.get(key) as T | undefined;
   }
 
-  list<T extends KubernetesObject>(kind: string): T[] {
+  list<T = KubernetesObject>(kind: string): T[] {
     return [...(this.#byKind.get(kind)?.values() ?? [])] as T[];
   }
 

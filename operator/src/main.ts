@@ -1,0 +1,74 @@
+// The Legate operator process: flags, logs, health and metrics servers, then the operator core.
+// Adding a part (the translator, the xDS server) means subscribing it to `operator.store` here.
+
+import { KubeConfig } from '@kubernetes/client-node';
+import { startHealthServer, startMetricsServer } from './controller/http-servers.ts';
+import { jsonLogger } from './controller/log.ts';
+import { OperatorMetrics } from './controller/metrics.ts';
+import { LegateOperator } from './controller/operator.ts';
+import { parseOptions, usage } from './controller/options.ts';
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(usage);
+    return;
+  }
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const log = jsonLogger(options.logLevel, { identity: options.identity });
+  const metrics = new OperatorMetrics();
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const operator = new LegateOperator({
+    kubeConfig,
+    kubeconfigPath: options.kubeconfig,
+    namespace: options.namespace,
+    operatorNamespace: options.operatorNamespace,
+    xdsAddress: options.xdsAddress,
+    leaderElect: options.leaderElect,
+    leaseName: options.leaseName,
+    identity: options.identity,
+    resyncSeconds: options.resyncSeconds,
+    log,
+    metrics,
+  });
+  const health = await startHealthServer(options.bindAddress, options.healthPort, {
+    healthy: () => true,
+    ready: () => operator.synced,
+  });
+  const metricsServer = await startMetricsServer(options.bindAddress, options.metricsPort, metrics.registry);
+  log.info('operator starting', {
+    server: kubeConfig.getCurrentCluster()?.server,
+    namespace: options.namespace ?? '(all)',
+    healthPort: health.port,
+    metricsPort: metricsServer.port,
+    xdsAddress: options.xdsAddress,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    await operator.stop();
+    health.server.close();
+    metricsServer.server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await operator.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'operator failed', err: String((err as Error)?.stack ?? err) })}\n`,
+  );
+  process.exit(1);
+});
