@@ -1,0 +1,11 @@
+// The Legate filter SDK: everything a filter imports. The module's wasm exports live in abi.ts,
+// which the filter's entry file re-exports (see docs/filters/sdk-reference.md).
+
+export * from './base64';
+export * from './config';
+export * from './context';
+export * from './host';
+export * from './instances';
+export * from './json';
+export { HeaderPair } from './memory';
+export * from './types';
