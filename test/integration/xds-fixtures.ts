@@ -2,7 +2,6 @@
 // the translator renders them), a proxyless @grpc/grpc-js-xds client, and a raw ADS client that
 // speaks SotW and Delta exactly as written on the wire.
 
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { TypeUrls } from '../../operator/src/envoy/protos.ts';
@@ -286,7 +285,7 @@ export function rawAdsClient(port: number, credentials: grpc.ChannelCredentials,
     const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<Req, Res>>)[method]!.call(client);
     const responses = new Inbox<Res>();
     call.on('data', (response: Res) => responses.push(response));
-    const status = once(call, 'status').then(([s]) => s as grpc.StatusObject);
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.on('error', (error: Error) => responses.end(error));
     return {
       send: (request) => call.write(request),

@@ -289,14 +289,19 @@ export class ServerCertificateProvider implements grpc.experimental.CertificateP
 
   addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.#caListeners.add(listener);
-    listener({ caCertificate: Buffer.from(this.#current.caPem) });
+    // Asynchronously, as grpc-js's own providers do: it registers its watcher only after this call.
+    queueMicrotask(() => {
+      if (this.#caListeners.has(listener)) listener({ caCertificate: Buffer.from(this.#current.caPem) });
+    });
   }
   removeCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.#caListeners.delete(listener);
   }
   addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
     this.#identityListeners.add(listener);
-    listener(this.#identity());
+    queueMicrotask(() => {
+      if (this.#identityListeners.has(listener)) listener(this.#identity());
+    });
   }
   removeIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
     this.#identityListeners.delete(listener);
