@@ -39,7 +39,10 @@ function moduleFiles(dir: string): string[] {
 }
 
 function toolHash(moduleDir: string, pkg: string): string {
-  const hash = createHash('sha256').update(goVersion()).update(pkg);
+  const hash = createHash('sha256')
+    .update(goVersion())
+    .update(pkg)
+    .update(versionStamp(path.basename(moduleDir)).join());
   for (const file of moduleFiles(moduleDir)) {
     hash.update(path.relative(moduleDir, file)).update(readFileSync(file));
   }
@@ -67,14 +70,39 @@ function run(cmd: string, args: string[], cwd: string, label: string): Promise<v
   });
 }
 
+/**
+ * The package to build in a tool module when it is not the module itself: some modules only pin an
+ * upstream command, and some (null) only pin data, such as the Gateway API CRDs.
+ */
+export const goToolPackages: Readonly<Record<string, string | null>> = {
+  helm: 'helm.sh/helm/v3/cmd/helm',
+  'gateway-api': null,
+};
+
+/** The version of `mod` that a tool module requires, read from its go.mod. */
+export function requiredVersion(name: string, mod: string): string {
+  const gomod = readFileSync(path.join(toolsDir, name, 'go.mod'), 'utf8');
+  const version = new RegExp(`^\\s*(?:require\\s+)?${mod.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(gomod)?.[1];
+  if (!version) throw new Error(`test/tools/${name}/go.mod does not require ${mod}`);
+  return version;
+}
+
+/** Extra linker flags: upstream commands report the version they were stamped with at build time. */
+function versionStamp(name: string): string[] {
+  if (name !== 'kube-apiserver') return [];
+  const version = requiredVersion(name, 'k8s.io/kubernetes');
+  const [major, minor] = version.slice(1).split('.');
+  const pkg = 'k8s.io/component-base/version';
+  return [`-X ${pkg}.gitVersion=${version}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`];
+}
+
 const inFlight = new Map<string, Promise<string>>();
 
 /**
  * The path of the built binary for the tool in test/tools/<name>, building it first if the cache has
- * no binary for the current sources. `pkg` is the Go package to build inside that module ('.' by
- * default; for example 'helm.sh/helm/v3/cmd/helm' for a module that only pins an upstream command).
+ * no binary for the current sources. `pkg` is the Go package to build inside that module.
  */
-export function goTool(name: string, pkg = '.'): Promise<string> {
+export function goTool(name: string, pkg = goToolPackages[name] ?? '.'): Promise<string> {
   const key = `${name}:${pkg}`;
   let pending = inFlight.get(key);
   if (!pending) {
@@ -94,11 +122,22 @@ async function buildTool(name: string, pkg: string): Promise<string> {
   process.stderr.write(`[go-tools] building ${name} (cold build; cached afterwards in ${path.dirname(binary)})\n`);
   const started = Date.now();
   try {
-    await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', partial, pkg], moduleDir, name);
+    const ldflags = ['-s', '-w', ...versionStamp(name)].join(' ');
+    await run('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', partial, pkg], moduleDir, name);
     renameSync(partial, binary);
   } finally {
     rmSync(partial, { force: true });
   }
   process.stderr.write(`[go-tools] built ${name} in ${Math.round((Date.now() - started) / 1000)}s\n`);
   return binary;
+}
+
+/** Builds (or finds in the cache) every tool module under test/tools/, one at a time: name → binary. */
+export async function buildAllGoTools(): Promise<Map<string, string>> {
+  const built = new Map<string, string>();
+  for (const entry of readdirSync(toolsDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || goToolPackages[entry.name] === null) continue;
+    built.set(entry.name, await goTool(entry.name));
+  }
+  return built;
 }

@@ -1,0 +1,62 @@
+// `npm test`: every check the project has, in the order that fails fastest — lint, type-check, builds,
+// Go test tools — then all test files under Node's test runner with one shared real test cluster.
+// `npm test -- <files>` runs only those test files (the checks and builds still run first).
+import { spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import path from 'node:path';
+import { startCluster } from './harness/cluster.ts';
+import { gatewayApiCrdFiles } from './harness/gateway-api.ts';
+import { buildAllGoTools, repoRoot } from './harness/go-tools.ts';
+
+const testGlobs = ['operator/**/*.test.ts', 'filters/**/*.test.ts', 'test/**/*.test.ts'];
+
+function stage(name: string): void {
+  process.stdout.write(`\n=== ${name}\n`);
+}
+
+function mustRun(cmd: string, args: string[]): void {
+  const result = spawnSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stderr.write(`\n${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+function testFiles(requested: string[]): string[] {
+  if (requested.length > 0) return requested;
+  return testGlobs
+    .flatMap((pattern) =>
+      globSync(pattern, { cwd: repoRoot, exclude: (p) => p.includes('node_modules') || p.includes('/build/') }),
+    )
+    .sort();
+}
+
+const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
+
+stage('lint (biome)');
+mustRun(bin('biome'), ['check', '.']);
+
+stage('type-check (tsc)');
+mustRun(bin('tsc'), ['-p', 'tsconfig.json']);
+
+stage('build (workspaces)');
+mustRun('npm', ['run', 'build', '--workspaces', '--if-present']);
+
+stage('test tools (Go, cached in ~/.cache/legate)');
+await buildAllGoTools();
+await gatewayApiCrdFiles();
+
+stage('test cluster');
+const clusterStart = Date.now();
+const cluster = await startCluster();
+process.stdout.write(`kube-apiserver ready at ${cluster.server} in ${Date.now() - clusterStart} ms\n`);
+
+stage('tests');
+const files = testFiles(process.argv.slice(2));
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-timeout=300000', `--test-concurrency=${process.env.LEGATE_TEST_CONCURRENCY ?? 1}`, ...files],
+  { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, LEGATE_TEST_KUBECONFIG: cluster.kubeconfigPath } },
+);
+await cluster.stop();
+process.exit(result.status ?? 1);
