@@ -185,7 +185,8 @@ function weightedCluster(b: IrBackend): Json {
 function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other'): Json {
   if (a.kind === 'direct') return { directResponse: { status: a.status, body: { inlineString: `${a.body}\n` } } };
   if (a.kind === 'redirect') {
-    const r: Json = { responseCode: REDIRECT_CODES[a.statusCode] ?? 'FOUND', portRedirect: a.port };
+    const r: Json = { responseCode: REDIRECT_CODES[a.statusCode] ?? 'FOUND' };
+    if (a.port !== undefined) r.portRedirect = a.port;
     if (a.scheme) r.schemeRedirect = a.scheme;
     if (a.hostname) r.hostRedirect = a.hostname;
     if (a.path) Object.assign(r, pathRewriteJson(a.path, piece, true));

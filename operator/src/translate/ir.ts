@@ -99,9 +99,12 @@ export interface IrRedirect {
   kind: 'redirect';
   scheme?: 'http' | 'https';
   hostname?: string;
-  /** The Location port, as the spec derives it (scheme's well-known port, else the listener's).
-   * Envoy leaves 80 for http and 443 for https out of the Location. */
-  port: number;
+  /**
+   * The Location port, as the spec derives it (explicit, else the scheme's well-known port, else the
+   * listener's). Undefined when it is the well-known port of the final scheme: the spec wants no port
+   * in the Location then, and Envoy would print an explicit port_redirect verbatim.
+   */
+  port?: number;
   path?: IrPathRewrite;
   statusCode: 301 | 302 | 303 | 307 | 308;
 }

@@ -190,7 +190,9 @@ function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirec
   // Port per spec: explicit port; else the well-known port of an explicit scheme; else the listener's.
   const wellKnown = (s: string | undefined) => (s === 'https' ? 443 : s === 'http' ? 80 : undefined);
   const port = f.port ?? wellKnown(f.scheme) ?? ctx.port;
-  const r: IrRedirect = { kind: 'redirect', port, statusCode: f.statusCode ?? 302 };
+  const finalScheme = f.scheme ?? (ctx.protocol === 'HTTPS' ? 'https' : 'http');
+  const r: IrRedirect = { kind: 'redirect', statusCode: f.statusCode ?? 302 };
+  if (port !== wellKnown(finalScheme)) r.port = port;
   if (f.scheme) r.scheme = f.scheme;
   if (f.hostname) r.hostname = f.hostname;
   if (f.path) r.path = pathModifier(f.path);

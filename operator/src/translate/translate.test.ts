@@ -705,7 +705,9 @@ describe('robustness and determinism', () => {
     const svcs = [service('team', 'a', 80, ['10.0.0.2', '10.0.0.1']), service('team', 'b', 80)];
     const bytes = (rs: HTTPRoute[], ss: typeof svcs) => {
       const t = mustTranslate(input({ gateways: [gw], httpRoutes: rs, services: ss }), 'team/gw');
-      return Object.values(t.resources).flatMap((list) => list.map((r) => Buffer.from(r.bytes).toString('hex')));
+      return Object.values(t.resources).flatMap((list) =>
+        (list ?? []).map((r) => Buffer.from(r.bytes).toString('hex')),
+      );
     };
     assert.deepEqual(bytes(routes, svcs), bytes([...routes].reverse(), [...svcs].reverse()));
   });
