@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -35,7 +36,11 @@ export function readManifests(...paths: string[]): KubernetesObject[] {
 export async function applyManifests(kc: KubeConfig, objects: KubernetesObject[], manager = 'legate-test') {
   const client = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
-    await client.patch(obj, undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
+    // client-node serialises known kinds through its typed models, which read camelCase property
+    // names: a raw `x-kubernetes-validations` (CEL rules, int-or-string, preserve-unknown-fields)
+    // would be dropped without a word. Loading through loadYaml maps the names first.
+    const typed = loadYaml<KubernetesObject>(JSON.stringify(obj));
+    await client.patch(typed, undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
   }
 }
 
