@@ -14,12 +14,15 @@ export const MODULES = {
   auth: { entry: 'auth/assembly/index.ts', shipped: true },
   ratelimit: { entry: 'ratelimit/assembly/index.ts', shipped: true },
   'crypto-test': { entry: 'crypto/assembly/test-exports.ts', shipped: false },
-  'core-test': { entry: 'core-test/assembly/index.ts', shipped: false },
+  'auth-test': { entry: 'auth/assembly/test-exports.ts', shipped: false },
+  'ratelimit-test': { entry: 'ratelimit/assembly/test-exports.ts', shipped: false },
 } as const;
 export type ModuleName = keyof typeof MODULES;
 
-// Envoy has no env.abort: route AssemblyScript's abort to a trap (see crypto/assembly/abort.ts).
-const ABORT = 'filters/builtins/crypto/assembly/abort/trap';
+// Envoy has no env.abort: filters use the SDK's logging `legateAbort`; the host-free test modules
+// (which do not link the SDK's host imports) use a plain trap (crypto/assembly/abort.ts).
+const SDK_ABORT = 'legateAbort';
+const TRAP_ABORT = 'filters/builtins/crypto/assembly/abort/trap';
 
 export function wasmPath(name: ModuleName): string {
   return join(buildDir, `${name}.wasm`);
@@ -41,11 +44,11 @@ export async function compile(name: ModuleName): Promise<string> {
       '--optimizeLevel',
       '3',
       '--shrinkLevel',
-      '1',
+      '2',
       '--runtime',
       'incremental',
       '--use',
-      `abort=${ABORT}`,
+      `abort=${MODULES[name].shipped ? SDK_ABORT : TRAP_ABORT}`,
       '--noAssert',
     ],
     {

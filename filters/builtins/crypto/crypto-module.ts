@@ -1,15 +1,11 @@
 // Node-side wrapper around the crypto test module (crypto/assembly/test-exports.ts): copies byte
 // inputs into the module's memory and reads results back. Used by the crypto tests and the bench.
-import { builtinWasm } from '../build.ts';
+import { TestModule } from '../test-module.ts';
 
 export const HASH = { SHA256: 0, SHA384: 1, SHA512: 2 } as const;
 export type HashKind = (typeof HASH)[keyof typeof HASH];
 
 type Exports = {
-  memory: WebAssembly.Memory;
-  input(slot: number, len: number): number;
-  outputPtr(): number;
-  outputLen(): number;
   sha2(kind: number): void;
   hmacSha2(kind: number): void;
   b64urlDecode(): number;
@@ -25,26 +21,24 @@ type Exports = {
 export type Verdict = { keyError: string } | { valid: boolean };
 
 export class CryptoModule {
+  private readonly m: TestModule<Exports>;
   private readonly x: Exports;
 
-  private constructor(x: Exports) {
-    this.x = x;
+  private constructor(m: TestModule<Exports>) {
+    this.m = m;
+    this.x = m.fns;
   }
 
   static async load(): Promise<CryptoModule> {
-    const { instance } = await WebAssembly.instantiate(await builtinWasm('crypto-test'), {});
-    return new CryptoModule(instance.exports as unknown as Exports);
+    return new CryptoModule(await TestModule.load<Exports>('crypto-test'));
   }
 
   setInputs(...inputs: Uint8Array[]): void {
-    inputs.forEach((bytes, slot) => {
-      const ptr = this.x.input(slot, bytes.length);
-      new Uint8Array(this.x.memory.buffer, ptr, bytes.length).set(bytes);
-    });
+    this.m.setInputs(...inputs);
   }
 
   private output(): Buffer {
-    return Buffer.from(new Uint8Array(this.x.memory.buffer, this.x.outputPtr(), this.x.outputLen()));
+    return this.m.output();
   }
 
   hash(kind: HashKind, data: Uint8Array): Buffer {

@@ -21,3 +21,14 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function utf8(s: string, start: i32 = 0, end: i32 = i32.MAX_VALUE): Uint8Array {
   return Uint8Array.wrap(String.UTF8.encode(s.substring(start, end)));
 }
+
+/** Lower-case hex. */
+export function toHex(b: Uint8Array): string {
+  const digits = '0123456789abcdef';
+  let out = '';
+  for (let i = 0; i < b.length; i++) {
+    const v = <i32>b[i];
+    out += digits.charAt(v >> 4) + digits.charAt(v & 15);
+  }
+  return out;
+}

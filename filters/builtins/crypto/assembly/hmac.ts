@@ -1,5 +1,5 @@
 // HMAC (RFC 2104) over SHA-256/384/512.
-import { blockLength, type HashKind, hash, hasher } from './sha2';
+import { blockLength, HashKind, hash, hasher } from './sha2';
 
 /** A key ready for HMAC: the inner and outer padded keys are computed once, not per message. */
 export class HmacKey {

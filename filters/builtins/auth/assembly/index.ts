@@ -1,0 +1,202 @@
+// The built-in authentication filter: JWT (HS/RS/ES) and API keys. Configuration: ../config.schema.json;
+// reference: docs/filters/builtins.md. On success the request continues with the configured claim or
+// consumer headers; on failure it is answered here with 401 (or 403 for a missing required claim).
+export * from '../../../sdk/assembly/abi';
+
+import {
+  FilterHeadersStatus,
+  HeaderPair,
+  HttpContext,
+  logError,
+  logWarn,
+  nowMilliseconds,
+  pluginConfiguration,
+  RootContext,
+  registerRootContext,
+  requestHeaders,
+  sendLocalResponse,
+} from '../../../sdk/assembly/index';
+import { jsonQuote } from '../../../sdk/assembly/json';
+import { toHex, utf8 } from '../../crypto/assembly/bytes';
+import { hash, SHA256 } from '../../crypto/assembly/sha2';
+import { claimHeaderValue, missingClaim } from './claims';
+import { ApiKeyConfig, AuthConfig, JwtConfig, parseAuthConfig } from './config';
+import {
+  afterPrefix,
+  CredentialSource,
+  cookieValue,
+  FROM_COOKIE,
+  FROM_QUERY,
+  queryParam,
+  withoutCookie,
+  withoutQueryParam,
+} from './credentials';
+import { checkTime, JwtVerdict, verifyJws } from './jwt';
+import { TokenCache } from './token-cache';
+
+class AuthRoot extends RootContext {
+  config: AuthConfig | null = null;
+  cache: TokenCache = new TokenCache(0);
+
+  onConfigure(configurationSize: u32): bool {
+    const result = parseAuthConfig(pluginConfiguration.getText());
+    if (result.config == null) {
+      logError('legate auth: invalid configuration: ' + result.error);
+      return false;
+    }
+    const c = result.config!;
+    for (let i = 0; i < c.warnings.length; i++) logWarn('legate auth: ' + c.warnings[i]);
+    this.config = c;
+    // New keys or rules: nothing verified under the old ones may be reused.
+    this.cache = new TokenCache(c.jwt != null ? c.jwt!.cacheSize : 0);
+    return true;
+  }
+
+  newHttpContext(contextId: u32): HttpContext {
+    return new AuthRequest(contextId, this);
+  }
+}
+
+/** A credential found in the request, and where, so it can be stripped. */
+class Found {
+  constructor(
+    public value: string,
+    public source: CredentialSource,
+  ) {}
+}
+
+function find(sources: CredentialSource[]): Found | null {
+  for (let i = 0; i < sources.length; i++) {
+    const s = sources[i];
+    let v: string | null = null;
+    if (s.kind == FROM_QUERY) {
+      const path = requestHeaders.get(':path');
+      if (path != null) v = queryParam(path, s.name);
+    } else if (s.kind == FROM_COOKIE) {
+      const cookie = requestHeaders.get('cookie');
+      if (cookie != null) v = cookieValue(cookie, s.name);
+    } else {
+      const h = requestHeaders.get(s.name);
+      if (h != null) v = afterPrefix(h, s.prefix);
+    }
+    if (v != null && v.length > 0) return new Found(v, s);
+  }
+  return null;
+}
+
+function strip(f: Found): void {
+  const s = f.source;
+  if (s.kind == FROM_QUERY) {
+    const path = requestHeaders.get(':path');
+    if (path != null) requestHeaders.replace(':path', withoutQueryParam(path, s.name));
+  } else if (s.kind == FROM_COOKIE) {
+    const cookie = requestHeaders.get('cookie');
+    if (cookie == null) return;
+    const rest = withoutCookie(cookie, s.name);
+    if (rest.length > 0) requestHeaders.replace('cookie', rest);
+    else requestHeaders.remove('cookie');
+  } else {
+    requestHeaders.remove(s.name);
+  }
+}
+
+function quoted(s: string): string {
+  return '"' + s.replaceAll('\\', '').replaceAll('"', '') + '"';
+}
+
+class AuthRequest extends HttpContext {
+  constructor(id: u32, root: RootContext) {
+    super(id, root);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    const root = changetype<AuthRoot>(this.root);
+    const c = root.config;
+    if (c == null) return this.deny(500, 'unavailable', 'authentication is not configured', '');
+    const jwt = c.jwt;
+    const keys = c.apiKeys;
+    // Identity headers come only from this filter: a client must not be able to send its own.
+    if (jwt != null)
+      for (let i = 0; i < jwt.forwardClaims.length; i++) requestHeaders.remove(jwt.forwardClaims[i].header);
+    if (keys != null) requestHeaders.remove(keys.consumerHeader);
+
+    const token = jwt != null ? find(jwt.sources) : null;
+    const apiKey = keys != null ? find(keys.sources) : null;
+    if (token == null && apiKey == null) {
+      if (c.allowAnonymous) return FilterHeadersStatus.Continue;
+      return this.deny(401, 'missing_credentials', 'no credentials in the request', '');
+    }
+    if (token != null) {
+      const status = this.checkToken(root, jwt!, token);
+      if (status != 0) return FilterHeadersStatus.StopIteration;
+    }
+    if (apiKey != null && !this.checkApiKey(keys!, apiKey)) return FilterHeadersStatus.StopIteration;
+    return FilterHeadersStatus.Continue;
+  }
+
+  /** 0 when the token is accepted (headers applied), else the status already answered. */
+  private checkToken(root: AuthRoot, jwt: JwtConfig, found: Found): i32 {
+    const now = <i64>(nowMilliseconds() / 1000);
+    let verdict: JwtVerdict | null = root.cache.get(found.value);
+    if (verdict == null) {
+      verdict = verifyJws(found.value, jwt.keys, jwt.rules);
+      if (verdict.ok) root.cache.put(found.value, verdict);
+    }
+    const timed = checkTime(verdict, now, jwt.rules);
+    if (!timed.ok) {
+      if (verdict.ok) root.cache.remove(found.value);
+      this.deny(401, 'invalid_token', timed.message, 'invalid_token');
+      return 401;
+    }
+    const claims = timed.claims!;
+    const missing = missingClaim(claims, jwt.requiredClaims);
+    if (missing != null) {
+      this.deny(
+        403,
+        'insufficient_claims',
+        'token lacks required claim ' + jsonQuote(missing).slice(1, -1),
+        'insufficient_scope',
+      );
+      return 403;
+    }
+    for (let i = 0; i < jwt.forwardClaims.length; i++) {
+      const f = jwt.forwardClaims[i];
+      const v = claims.get(f.claim);
+      if (v != null && !v.isNull()) requestHeaders.replace(f.header, claimHeaderValue(v));
+    }
+    if (!jwt.forwardToken) strip(found);
+    return 0;
+  }
+
+  private checkApiKey(c: ApiKeyConfig, found: Found): bool {
+    const digest = toHex(hash(SHA256, utf8(found.value)));
+    if (!c.consumers.has(digest)) {
+      this.deny(401, 'invalid_api_key', 'API key is not valid', '');
+      return false;
+    }
+    requestHeaders.replace(c.consumerHeader, c.consumers.get(digest));
+    if (!c.forwardKey) strip(found);
+    return true;
+  }
+
+  /** Answers the request: JSON body naming what failed, WWW-Authenticate challenges (RFC 6750 §3). */
+  private deny(status: u32, error: string, message: string, bearerError: string): FilterHeadersStatus {
+    const c = changetype<AuthRoot>(this.root).config;
+    const headers: HeaderPair[] = [new HeaderPair('content-type', 'application/json')];
+    if (c != null && (status == 401 || status == 403)) {
+      const realm = 'realm=' + quoted(c.realm);
+      if (c.jwt != null) {
+        let challenge = 'Bearer ' + realm;
+        if (bearerError.length > 0)
+          challenge += ', error=' + quoted(bearerError) + ', error_description=' + quoted(message);
+        headers.push(new HeaderPair('www-authenticate', challenge));
+      }
+      if (c.apiKeys != null && status == 401) headers.push(new HeaderPair('www-authenticate', 'ApiKey ' + realm));
+    }
+    const body = '{"error":' + jsonQuote(error) + ',"message":' + jsonQuote(message) + '}';
+    sendLocalResponse(status, body, headers, -1, 'legate_auth_' + error);
+    return FilterHeadersStatus.StopIteration;
+  }
+}
+
+registerRootContext((id: u32): RootContext => new AuthRoot(id));
