@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     leaseName: options.leaseName,
     identity: options.identity,
     resyncSeconds: options.resyncSeconds,
+    controllerName: options.controllerName,
     log,
     metrics,
   });

@@ -39,6 +39,13 @@ export interface GatewayControllerDeps {
   events: EventRecorder;
   metrics: OperatorMetrics;
   log: Logger;
+  /** The GatewayClass controllerName this operator answers to (default legate.dev/gateway-controller). */
+  controllerName?: string;
+  /**
+   * Write per-listener status (supportedKinds, conditions). Turn off once the translator writes
+   * listener status from its fuller view (certificate refs, attached routes), so the two never fight.
+   */
+  writeListenerStatus?: boolean;
   now?: () => Date;
 }
 
@@ -123,7 +130,7 @@ export class GatewayController {
 
   #ourClass(name: string): GatewayClass | undefined {
     const gc = this.#d.store.get<GatewayClass>(Kinds.gatewayClass, name);
-    return gc?.spec.controllerName === ControllerName ? gc : undefined;
+    return gc?.spec.controllerName === (this.#d.controllerName ?? ControllerName) ? gc : undefined;
   }
 
   /** The ProxyConfig a reference points to, or why it cannot be used. */
@@ -256,7 +263,9 @@ export class GatewayController {
     return listeners.some((l) => l.problem) ? 'invalid' : 'success';
   }
 
-  async #writeGatewayStatus(gw: Gateway, status: ReturnType<typeof gatewayStatus>): Promise<void> {
+  async #writeGatewayStatus(gw: Gateway, full: ReturnType<typeof gatewayStatus>): Promise<void> {
+    const { listeners, ...gatewayLevel } = full;
+    const status = this.#d.writeListenerStatus === false ? gatewayLevel : full;
     await this.#d.kube.applyStatus(
       {
         group: 'gateway.networking.k8s.io',

@@ -55,6 +55,8 @@ export interface OperatorSettings {
   leaseName: string;
   identity: string;
   resyncSeconds: number;
+  controllerName?: string;
+  writeListenerStatus?: boolean;
   issuer?: GatewayCertificateIssuer;
   /** More kinds to cache (the translator's routes, Services, Secrets...). */
   extraKinds?: StoredKind[];
@@ -91,6 +93,8 @@ export class LegateOperator {
       events: new EventRecorder(settings.kubeConfig),
       metrics: settings.metrics,
       log: settings.log.child({ component: 'gateway-controller' }),
+      controllerName: settings.controllerName,
+      writeListenerStatus: settings.writeListenerStatus,
     });
   }
 

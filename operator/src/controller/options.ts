@@ -2,6 +2,7 @@
 
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { ControllerName } from '../infra/names.ts';
 import { isLogLevel, type LogLevel } from './log.ts';
 
 export interface OperatorOptions {
@@ -21,6 +22,8 @@ export interface OperatorOptions {
   identity: string;
   /** Full re-list of watched kinds, catching anything a restarted watch missed. */
   resyncSeconds: number;
+  /** GatewayClasses with this controllerName are ours. */
+  controllerName: string;
 }
 
 export const usage = `legate operator
@@ -37,6 +40,7 @@ export const usage = `legate operator
   --lease-name NAME          the Lease's name (default legate-operator)
   --identity ID              this replica's identity in the Lease (env POD_NAME; default <hostname>-<pid>)
   --resync-seconds N         periodic full re-list (default 300)
+  --controller-name NAME     GatewayClass controllerName to serve (default legate.dev/gateway-controller)
 `;
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -62,6 +66,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
       'lease-name': { type: 'string' },
       identity: { type: 'string' },
       'resync-seconds': { type: 'string' },
+      'controller-name': { type: 'string' },
     },
     strict: true,
   });
@@ -85,5 +90,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     leaseName: values['lease-name'] ?? 'legate-operator',
     identity: values.identity ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
     resyncSeconds: resync,
+    controllerName: values['controller-name'] ?? ControllerName,
   };
 }

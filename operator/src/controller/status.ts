@@ -30,7 +30,7 @@ export function gatewayClassConditions(
   return [
     problem
       ? { type: 'Accepted', status: 'False', reason: problem.reason, message: problem.message }
-      : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Accepted by legate.dev/gateway-controller' },
+      : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Accepted by Legate' },
   ];
 }
 
@@ -55,7 +55,7 @@ export function gatewayStatus(gw: Gateway, findings: GatewayFindings, now: Date)
     const reason = findings.kind === 'error' ? 'Pending' : 'InvalidParameters';
     const accepted: ConditionInput =
       findings.kind === 'error'
-        ? { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Accepted by legate.dev/gateway-controller' }
+        ? { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Accepted by Legate' }
         : { type: 'Accepted', status: 'False', reason, message: findings.message };
     return {
       conditions: conds([
@@ -92,9 +92,7 @@ export function gatewayStatus(gw: Gateway, findings: GatewayFindings, now: Date)
         type: 'Accepted',
         status: 'True',
         reason: anyListenerProblem ? 'ListenersNotValid' : 'Accepted',
-        message: anyListenerProblem
-          ? 'Some listeners are invalid; see status.listeners'
-          : 'Accepted by legate.dev/gateway-controller',
+        message: anyListenerProblem ? 'Some listeners are invalid; see status.listeners' : 'Accepted by Legate',
       },
       programmed,
     ]),
