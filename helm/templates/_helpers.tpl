@@ -94,3 +94,7 @@ cluster is detected by reading kube-system, which every cluster has.
 {{- fail (printf "\n\n%s needs the API %s, which this cluster does not serve. Install it first, or turn the option off." $why $api) -}}
 {{- end -}}
 {{- end -}}
+
+{{- define "legate.leaseName" -}}
+{{- printf "%s-operator" (include "legate.fullname" .) -}}
+{{- end -}}
