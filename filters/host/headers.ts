@@ -1,0 +1,111 @@
+// Header maps with Envoy's semantics (Http::HeaderMap as the Wasm filter sees it): names are
+// lower-cased, a name may repeat, get returns the first value, add appends an entry, replace sets
+// the first entry and drops the others, remove drops all entries of the name. Plus the proxy-wasm
+// wire format for header pairs.
+
+export type HeaderPairs = Array<[string, string]>;
+/** What tests pass in: pairs, or an object (one value per name). */
+export type HeadersInit = HeaderPairs | Record<string, string>;
+
+export class HeaderList {
+  pairs: HeaderPairs;
+
+  constructor(init: HeadersInit = []) {
+    const list = Array.isArray(init) ? init : Object.entries(init);
+    this.pairs = list.map(([k, v]) => [k.toLowerCase(), v]);
+  }
+
+  get(name: string): string | undefined {
+    const key = name.toLowerCase();
+    for (const [k, v] of this.pairs) if (k === key) return v;
+    return undefined;
+  }
+
+  getAll(name: string): string[] {
+    const key = name.toLowerCase();
+    return this.pairs.filter(([k]) => k === key).map(([, v]) => v);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  add(name: string, value: string): void {
+    this.pairs.push([name.toLowerCase(), value]);
+  }
+
+  replace(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const i = this.pairs.findIndex(([k]) => k === key);
+    if (i < 0) {
+      this.pairs.push([key, value]);
+      return;
+    }
+    this.pairs[i] = [key, value];
+    this.pairs = this.pairs.filter(([k], j) => k !== key || j === i);
+  }
+
+  remove(name: string): void {
+    const key = name.toLowerCase();
+    this.pairs = this.pairs.filter(([k]) => k !== key);
+  }
+
+  get size(): number {
+    return this.pairs.length;
+  }
+
+  /** One value per name (the first), for assertions. */
+  toObject(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.pairs) if (!(k in out)) out[k] = v;
+    return out;
+  }
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * The proxy-wasm header-pairs encoding: u32 count, a (u32 key size, u32 value size) per pair, then
+ * each key and value as UTF-8 followed by a NUL byte. All integers little-endian.
+ */
+export function encodePairs(pairs: HeaderPairs): Uint8Array {
+  const encoded = pairs.map(([k, v]) => [utf8.encode(k), utf8.encode(v)] as const);
+  let size = 4 + encoded.length * 8;
+  for (const [k, v] of encoded) size += k.length + v.length + 2;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, encoded.length, true);
+  let data = 4 + encoded.length * 8;
+  encoded.forEach(([k, v], i) => {
+    view.setUint32(4 + i * 8, k.length, true);
+    view.setUint32(8 + i * 8, v.length, true);
+    out.set(k, data);
+    data += k.length + 1;
+    out.set(v, data);
+    data += v.length + 1;
+  });
+  return out;
+}
+
+/** Decodes encodePairs' format; throws on a malformed buffer (the host answers BadArgument). */
+export function decodePairs(bytes: Uint8Array): HeaderPairs {
+  if (bytes.length === 0) return [];
+  if (bytes.length < 4) throw new Error('header pairs: buffer shorter than its count');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(0, true);
+  let data = 4 + n * 8;
+  if (data > bytes.length) throw new Error('header pairs: sizes run past the buffer');
+  const out: HeaderPairs = [];
+  for (let i = 0; i < n; i++) {
+    const k = view.getUint32(4 + i * 8, true);
+    const v = view.getUint32(8 + i * 8, true);
+    if (data + k + v + 2 > bytes.length) throw new Error('header pairs: data runs past the buffer');
+    const key = fromUtf8.decode(bytes.subarray(data, data + k));
+    data += k + 1;
+    const value = fromUtf8.decode(bytes.subarray(data, data + v));
+    data += v + 1;
+    out.push([key, value]);
+  }
+  return out;
+}

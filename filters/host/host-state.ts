@@ -1,0 +1,25 @@
+// What every worker of one plugin shares (Envoy: process-wide state for one vm_id).
+import type { LogLevelName } from './abi.ts';
+import type { HttpCall } from './http-call.ts';
+import type { Metrics, SharedData, SharedQueues, TestClock } from './shared.ts';
+
+export type LogEntry = { level: LogLevelName; message: string; worker: number };
+
+export type HostState = {
+  readonly logs: LogEntry[];
+  readonly logLevel: LogLevelName;
+  readonly echoLogs: boolean;
+  readonly clock: TestClock;
+  readonly sharedData: SharedData;
+  readonly queues: SharedQueues;
+  readonly metrics: Metrics;
+  readonly httpCalls: HttpCall[];
+  /** Property overrides (path joined with "."), as bytes. */
+  readonly properties: Map<string, Uint8Array>;
+  /** Clusters httpCall may target; undefined accepts any name. */
+  readonly clusters: readonly string[] | undefined;
+  readonly allowOnHeadersStopIteration: boolean;
+  readonly rootId: string;
+  readonly vmId: string;
+  readonly pluginName: string;
+};
