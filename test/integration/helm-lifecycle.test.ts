@@ -108,7 +108,8 @@ describe('helm install / upgrade / uninstall', () => {
       'ClusterRole/legate',
       `Role/${teamNamespace}/legate`,
       `GatewayClass/${namespace}-class`,
-      `ProxyConfig/${namespace}/${namespace}-class`,
+      // With watchNamespaces the default ProxyConfig goes where the operator reads ProxyConfigs.
+      `ProxyConfig/${teamNamespace}/${namespace}-class`,
     ]) {
       assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
     }

@@ -39,7 +39,7 @@ const invalid: [string, unknown, string, RegExp][] = [
     'mode secret without a Secret name',
     { xds: { tls: { mode: 'secret' } } },
     '/xds/tls',
-    /missing property 'secretName'/,
+    /at '\/xds\/tls\/secretName': minLength: got 0, want 1/,
   ],
   [
     'two replicas without leader election',
