@@ -180,8 +180,17 @@ export interface ProxylessClient {
 
 const BackendClient = grpc.makeGenericClientConstructor(backendService, 'Backend');
 
-/** A real @grpc/grpc-js-xds client dialing `xds:///<listenerName>` through the given xDS server. */
-export function proxylessClient(xdsPort: number, nodeCluster: string, listenerName: string): ProxylessClient {
+/**
+ * A real @grpc/grpc-js-xds client dialing `xds:///<listenerName>` through the given xDS server.
+ * `authority` is the :authority calls carry (and the virtual host gRPC picks); Legate's listener
+ * names contain slashes, which HTTP/2 does not allow in an authority, so it must be set.
+ */
+export function proxylessClient(
+  xdsPort: number,
+  nodeCluster: string,
+  listenerName: string,
+  authority = 'backend.test',
+): ProxylessClient {
   const bootstrap = {
     xds_servers: [{ server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }] }],
     node: {
@@ -192,6 +201,7 @@ export function proxylessClient(xdsPort: number, nodeCluster: string, listenerNa
   };
   const client = new BackendClient(`xds:///${listenerName}`, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
+    'grpc.default_authority': authority,
   });
   const who = (headers: Record<string, string> = {}, deadlineMs = 10_000) =>
     new Promise<string>((resolve, reject) => {

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { TypeUrls } from '../../operator/src/envoy/protos.ts';
-import { proxylessAuthenticator } from '../../operator/src/xds/authenticate.ts';
+import { strictEncode } from '../../operator/src/envoy/strict.ts';
+import { apiListenerName } from '../../operator/src/translate/names.ts';
 import type { GatewayKey } from '../../operator/src/xds/identity.ts';
-import { proxylessListenerName } from '../../operator/src/xds/proxyless.ts';
 import { XdsServer } from '../../operator/src/xds/server.ts';
 import {
   type Backend,
@@ -16,11 +16,13 @@ import {
   gatewayResources,
   type ProxylessClient,
   proxylessClient,
+  rawAdsClient,
   startBackend,
 } from './xds-fixtures.ts';
 
 const gateway: GatewayKey = 'team-a/web';
-const listener = proxylessListenerName(gateway, 'grpc');
+// The translator's documented proxyless name: `<namespace>/<gateway>/<listener>`.
+const listener = apiListenerName(gateway, 'grpc');
 
 describe('proxyless gRPC through the xDS server', () => {
   let server: XdsServer;
@@ -43,18 +45,25 @@ describe('proxyless gRPC through the xDS server', () => {
     },
   });
 
+  // The API listener goes to proxyless clients only; everything else is the Gateway's Envoy config.
+  const publish = (key: GatewayKey, gatewayConfig: GatewayConfig) => {
+    const { [TypeUrls.listener]: apiListeners, ...resources } = gatewayResources(gatewayConfig);
+    return server.setSnapshot(key, resources, { proxylessListeners: apiListeners ?? [] });
+  };
+
   before(async () => {
     const [gold, a, b, s1, s2] = await Promise.all(['gold', 'a', 'b', 's1', 's2'].map((n) => startBackend(n)));
     backends = { gold: gold!, a: a!, b: b!, s1: s1!, s2: s2! };
     server = await XdsServer.start({
       port: 0,
       host: '127.0.0.1',
+      // The Envoy port (no client here has a Gateway certificate, so it would refuse them all).
       credentials: grpc.ServerCredentials.createInsecure(),
-      authenticator: proxylessAuthenticator((key) => key === gateway),
+      proxyless: { port: 0, allow: (key) => key === gateway },
     });
-    server.setSnapshot(gateway, gatewayResources(config({ a: 90, b: 10 })));
+    publish(gateway, config({ a: 90, b: 10 }));
     server.markSynced();
-    client = proxylessClient(server.port, gateway, listener);
+    client = proxylessClient(server.proxylessPort!, gateway, listener);
   });
 
   after(async () => {
@@ -76,7 +85,7 @@ describe('proxyless gRPC through the xDS server', () => {
   });
 
   it('follows a weight change without restarting the client', async () => {
-    const change = server.setSnapshot(gateway, gatewayResources(config({ a: 10, b: 90 })));
+    const change = publish(gateway, config({ a: 10, b: 90 }));
     assert.deepEqual(change.typeUrls, [TypeUrls.route], 'only the RouteConfiguration changed');
     await waitFor(async () => ((await client.spread(100)).get('b') ?? 0) >= 70);
     const counts = await client.spread(1000);
@@ -88,7 +97,7 @@ describe('proxyless gRPC through the xDS server', () => {
     const both = await client.spread(100, { 'x-pool': 'service' });
     assert.ok((both.get('s1') ?? 0) > 20 && (both.get('s2') ?? 0) > 20, JSON.stringify([...both]));
     const pushesBefore = await pushCount(server);
-    const change = server.setSnapshot(gateway, gatewayResources(config({ a: 10, b: 90 }, [backends.s1.port])));
+    const change = publish(gateway, config({ a: 10, b: 90 }, [backends.s1.port]));
     assert.deepEqual(change.typeUrls, [TypeUrls.endpoint], 'an endpoint-only change touches only EDS');
     await waitFor(async () => !(await client.spread(20, { 'x-pool': 'service' })).has('s2'));
     const after = await client.spread(200, { 'x-pool': 'service' });
@@ -99,8 +108,8 @@ describe('proxyless gRPC through the xDS server', () => {
   });
 
   it('refuses a proxyless client claiming a Gateway that did not opt in', async () => {
-    server.setSnapshot('team-b/web', gatewayResources(config({ a: 1, b: 1 })));
-    const intruder = proxylessClient(server.port, 'team-b/web', listener);
+    publish('team-b/web', config({ a: 1, b: 1 }));
+    const intruder = proxylessClient(server.proxylessPort!, 'team-b/web', apiListenerName('team-b/web', 'grpc'));
     try {
       // The client never gets a Listener, so its call cannot resolve and never reaches a backend.
       await assert.rejects(intruder.who({}, 1500), (error: grpc.ServiceError) => {
@@ -114,11 +123,47 @@ describe('proxyless gRPC through the xDS server', () => {
     assert.match(denied, /reason="not-allowed"} [1-9]/);
   });
 
+  it('serves proxyless clients the API listeners and routing only, never Secrets', async () => {
+    const secret = { name: 'team-a/tls', bytes: strictEncode(TypeUrls.secret, { name: 'team-a/tls' }) };
+      name: 'team-a/tls',
+      bytes: new Uint8Array([10, 10, 116, 101, 97, 109, 45, 97, 47, 116, 108, 115]),
+    };
+    publish(gateway, config({ a: 10, b: 90 }, [backends.s1.port]));
+    server.setSnapshot(
+      gateway,
+      { ...withoutListener(config({ a: 10, b: 90 }, [backends.s1.port])), [TypeUrls.secret]: [secret] },
+      { proxylessListeners: [gatewayResources(config({ a: 10, b: 90 }))[TypeUrls.listener]![0]!] },
+    );
+    const raw = rawAdsClient(server.proxylessPort!, grpc.credentials.createInsecure());
+    try {
+      const stream = raw.sotw();
+      stream.send({ node: { id: 'raw', cluster: gateway }, typeUrl: TypeUrls.listener, resourceNames: [] });
+      const lds = await stream.responses.next();
+      assert.equal(lds.resources?.length, 1, 'exactly the one API listener');
+      stream.send({ typeUrl: TypeUrls.secret, resourceNames: ['team-a/tls'] });
+      assert.equal(await stream.responses.quiet(300), undefined, 'no Secret for a proxyless client');
+      assert.equal(server.cache.get(gateway)?.get(TypeUrls.secret)?.resources.size, 1, 'Envoys do get it');
+      assert.equal(
+        server.cache.get(gateway)?.get(TypeUrls.listener)?.resources.size,
+        0,
+        'Envoys never get API listeners',
+      );
+      stream.close();
+    } finally {
+      raw.close();
+    }
+  });
+
   it('keeps serving after an unrelated Gateway is removed', async () => {
     server.removeSnapshot('team-b/web');
     assert.equal(await client.who({ 'x-tier': 'gold' }), 'gold');
   });
 });
+
+function withoutListener(gatewayConfig: GatewayConfig) {
+  const { [TypeUrls.listener]: _apiListeners, ...resources } = gatewayResources(gatewayConfig);
+  return resources;
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,6 @@
 // read (and which types) or refuses with a reason (the stream then ends with PERMISSION_DENIED).
 
 import type { PeerCertificate } from 'node:tls';
-import { TypeUrls } from '../envoy/protos.ts';
 import { type GatewayKey, gatewayFromPeerCertificate, parseGatewayKey } from './identity.ts';
 
 /** The TLS facts of a call (grpc-js's AuthContext, which its index does not export). */
@@ -12,8 +11,15 @@ export interface PeerAuth {
   readonly sslPeerCertificate?: PeerCertificate;
 }
 
+/**
+ * Which resources a stream reads: `envoy` is the Gateway's Envoy fleet config; `proxyless` is the
+ * proxyless-gRPC view (API listeners instead of socket listeners, routing types only: no Secrets,
+ * no Wasm filter configs).
+ */
+export type View = 'envoy' | 'proxyless';
+
 export type AuthResult =
-  | { readonly gateway: GatewayKey; readonly servedTypes?: ReadonlySet<string> }
+  | { readonly gateway: GatewayKey; readonly view: View }
   | { readonly denied: string; readonly reason: 'no-identity' | 'wrong-gateway' | 'not-allowed' };
 
 export interface Authenticator {
@@ -44,23 +50,15 @@ export const mtlsAuthenticator: Authenticator = {
         reason: 'wrong-gateway',
       };
     }
-    return { gateway };
+    return { gateway, view: 'envoy' };
   },
 };
-
-/** What a plaintext proxyless client may read: routing only, never Secrets or Wasm filter configs. */
-export const proxylessTypes: ReadonlySet<string> = new Set([
-  TypeUrls.listener,
-  TypeUrls.route,
-  TypeUrls.cluster,
-  TypeUrls.endpoint,
-]);
 
 /**
  * For a separate plaintext port serving proxyless gRPC clients, which cannot present a client
  * certificate (@grpc/grpc-js-xds 1.14 supports only `insecure` and `google_default` xDS channel
  * credentials, no gRFC A65 mTLS). A client names its Gateway through node.cluster; only Gateways
- * that opted in (`allow`) are served, and only routing types. Never use it on the Envoy port.
+ * that opted in (`allow`) are served, and only the proxyless view. Never use it on the Envoy port.
  */
 export function proxylessAuthenticator(allow: (gateway: GatewayKey) => boolean): Authenticator {
   return {
@@ -74,7 +72,7 @@ export function proxylessAuthenticator(allow: (gateway: GatewayKey) => boolean):
           reason: 'not-allowed',
         };
       }
-      return { gateway, servedTypes: proxylessTypes };
+      return { gateway, view: 'proxyless' };
     },
   };
 }

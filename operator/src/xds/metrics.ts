@@ -13,7 +13,7 @@ export function typeLabel(typeUrl: string): string {
 }
 
 export interface XdsMetrics {
-  readonly streams: Gauge<'gateway' | 'protocol'>;
+  readonly streams: Gauge<'gateway' | 'protocol' | 'view'>;
   readonly pushes: Counter<'gateway' | 'type' | 'protocol'>;
   readonly pushLatency: Histogram<'type'>;
   readonly nacks: Counter<'gateway' | 'type'>;
@@ -25,8 +25,8 @@ export function createXdsMetrics(registry: Registry): XdsMetrics {
   return {
     streams: new Gauge({
       name: 'legate_xds_streams',
-      help: 'Connected ADS streams, per Gateway and protocol (sotw or delta).',
-      labelNames: ['gateway', 'protocol'],
+      help: 'Connected ADS streams, per Gateway, protocol (sotw or delta) and view (envoy or proxyless).',
+      labelNames: ['gateway', 'protocol', 'view'],
       registers,
     }),
     pushes: new Counter({

@@ -4,6 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
+import { TypeUrls } from '../envoy/protos.ts';
 import {
   adsServiceDefinition,
   anyOf,
@@ -12,11 +13,17 @@ import {
   type DiscoveryRequestMessage,
   type DiscoveryResponseMessage,
 } from './ads-service.ts';
-import { type Authenticator, type AuthResult, mtlsAuthenticator } from './authenticate.ts';
+import {
+  type Authenticator,
+  type AuthResult,
+  mtlsAuthenticator,
+  proxylessAuthenticator,
+  type View,
+} from './authenticate.ts';
 import { type DeltaRequest, type DeltaResponse, DeltaStream } from './delta-stream.ts';
 import type { GatewayKey } from './identity.ts';
 import { createXdsMetrics, typeLabel, type XdsMetrics, type XdsProtocol } from './metrics.ts';
-import { pushOrder as allTypes, type ResourcesByTypeUrl } from './resources.ts';
+import { pushOrder as allTypes, type EncodedResource, entriesOf, type ResourcesByTypeUrl } from './resources.ts';
 import { type GatewaySnapshot, SnapshotCache, type SnapshotChange } from './snapshot-cache.ts';
 import { type RequestOutcome, type SotwRequest, type SotwResponse, SotwStream } from './sotw-stream.ts';
 
@@ -24,15 +31,28 @@ export interface XdsServerOptions {
   port: number;
   /** Address to listen on; 127.0.0.1 by default. The operator in a cluster passes '0.0.0.0'. */
   host?: string;
-  /** `xdsServerCredentials(...)` from identity.ts for mTLS; plaintext only for a proxyless port. */
+  /** `xdsServerCredentials(...)` from identity.ts: mTLS with a client certificate per Gateway. */
   credentials: grpc.ServerCredentials;
-  /** Who may read which Gateway: mTLS client certificate by default. */
+  /** Who may read which Gateway on the main port: the mTLS client certificate by default. */
   authenticator?: Authenticator;
-  /** Share one cache between an mTLS Envoy port and a proxyless port. */
-  cache?: SnapshotCache;
+  /**
+   * A second, plaintext port for proxyless gRPC clients (which cannot present a client certificate
+   * with @grpc/grpc-js-xds): serves the proxyless view of the Gateways `allow` accepts.
+   */
+  proxyless?: { port: number; host?: string; allow: (gateway: GatewayKey) => boolean };
   /** Where the metrics go (a new Registry by default, see `registry`). */
   registry?: Registry;
 }
+
+export interface SetSnapshotOptions {
+  /** The Gateway's API listeners for proxyless gRPC (the translator's `proxylessListeners`). */
+  proxylessListeners?: readonly EncodedResource[];
+  /** When the change was seen (performance.now()), for the push latency histogram. */
+  seenAt?: number;
+}
+
+/** Types the proxyless view takes from the Envoy resources; its Listeners are the API listeners. */
+const proxylessSharedTypes = [TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint] as const;
 
 /** A proxy rejected a version: it keeps its last good config; `message` is its error text. */
 export interface NackEvent {
@@ -126,70 +146,86 @@ interface Session {
 }
 
 export class XdsServer {
+  /** What Envoys read (per Gateway). */
   readonly cache: SnapshotCache;
+  /** What proxyless gRPC clients read (per Gateway). */
+  readonly proxylessCache: SnapshotCache;
   readonly registry: Registry;
   readonly metrics: XdsMetrics;
-  readonly #server: grpc.Server;
-  readonly #authenticator: Authenticator;
-  readonly #sessions = new Map<GatewayKey, Set<Session>>();
+  readonly #servers: grpc.Server[] = [];
+  readonly #sessions: Record<View, Map<GatewayKey, Set<Session>>> = { envoy: new Map(), proxyless: new Map() };
   readonly #nackListeners = new Set<(event: NackEvent) => void>();
   readonly #ackListeners = new Set<(event: AckEvent) => void>();
-  readonly #unsubscribe: (() => void)[] = [];
-  #port = 0;
+  #ports: { main: number; proxyless?: number } = { main: 0 };
 
-  private constructor(options: XdsServerOptions) {
-    this.cache = options.cache ?? new SnapshotCache();
-    this.registry = options.registry ?? new Registry();
+  private constructor(registry: Registry | undefined) {
+    this.cache = new SnapshotCache();
+    this.proxylessCache = new SnapshotCache();
+    this.registry = registry ?? new Registry();
     this.metrics = createXdsMetrics(this.registry);
-    this.#authenticator = options.authenticator ?? mtlsAuthenticator;
-    this.#server = new grpc.Server({
-      // Envoy's ADS streams live for days; keepalive finds dead peers so their streams are freed.
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
-    });
-    const definition = adsServiceDefinition();
-    this.#server.addService(definition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestMessage, object>) =>
-        this.#serve(call, sotw),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, object>) =>
-        this.#serve(call, delta),
-    });
-    this.#unsubscribe.push(
-      this.cache.onChange((change) => this.#fanOut(change)),
-      this.cache.onSynced(() => {
-        for (const gateway of this.#sessions.keys()) this.#fanOut({ gateway, typeUrls: allTypes });
-      }),
-    );
+    for (const view of ['envoy', 'proxyless'] as const) {
+      const cache = this.#cacheFor(view);
+      cache.onChange((change) => this.#fanOut(view, change));
+      cache.onSynced(() => {
+        for (const gateway of this.#sessions[view].keys()) this.#fanOut(view, { gateway, typeUrls: allTypes });
+      });
+    }
   }
 
   /** Starts listening. Nothing is served until `markSynced()`. */
   static async start(options: XdsServerOptions): Promise<XdsServer> {
-    const server = new XdsServer(options);
-    const address = `${options.host ?? '127.0.0.1'}:${options.port}`;
-    server.#port = await new Promise<number>((resolve, reject) => {
-      server.#server.bindAsync(address, options.credentials, (error, port) => (error ? reject(error) : resolve(port)));
-    });
+    const server = new XdsServer(options.registry);
+    const main = await server.#listen(
+      options.host ?? '127.0.0.1',
+      options.port,
+      options.credentials,
+      options.authenticator ?? mtlsAuthenticator,
+    );
+    server.#ports = { main };
+    if (options.proxyless) {
+      server.#ports.proxyless = await server.#listen(
+        options.proxyless.host ?? options.host ?? '127.0.0.1',
+        options.proxyless.port,
+        grpc.ServerCredentials.createInsecure(),
+        proxylessAuthenticator(options.proxyless.allow),
+      );
+    }
     return server;
   }
 
-  /** The bound port (useful with port 0). */
+  /** The bound main (mTLS) port (useful with port 0). */
   get port(): number {
-    return this.#port;
+    return this.#ports.main;
   }
 
-  /** Replaces a Gateway's resources; pushes only changed types, only to that Gateway's streams. */
-  setSnapshot(gateway: GatewayKey, resources: ResourcesByTypeUrl, seenAt?: number): SnapshotChange {
-    return this.cache.set(gateway, resources, seenAt);
+  /** The bound proxyless port, if there is one. */
+  get proxylessPort(): number | undefined {
+    return this.#ports.proxyless;
+  }
+
+  /**
+   * Replaces a Gateway's resources; pushes only changed types, only to that Gateway's streams.
+   * Returns what changed for its Envoys.
+   */
+  setSnapshot(gateway: GatewayKey, resources: ResourcesByTypeUrl, options: SetSnapshotOptions = {}): SnapshotChange {
+    const byType = new Map(entriesOf(resources));
+    const proxyless = new Map<string, readonly EncodedResource[]>(
+      proxylessSharedTypes.map((typeUrl) => [typeUrl, byType.get(typeUrl) ?? []]),
+    );
+    proxyless.set(TypeUrls.listener, options.proxylessListeners ?? []);
+    this.proxylessCache.set(gateway, proxyless, options.seenAt);
+    return this.cache.set(gateway, byType, options.seenAt);
   }
 
   /** The Gateway is gone: its streams see every resource removed. */
   removeSnapshot(gateway: GatewayKey): SnapshotChange {
+    this.proxylessCache.remove(gateway);
     return this.cache.remove(gateway);
   }
 
   /** Every Gateway's first snapshot is set: start serving (before this, requests wait). */
   markSynced(): void {
+    this.proxylessCache.markSynced();
     this.cache.markSynced();
   }
 
@@ -203,25 +239,57 @@ export class XdsServer {
     return () => this.#ackListeners.delete(listener);
   }
 
-  /** Open authenticated streams of one Gateway. */
-  streamCount(gateway: GatewayKey): number {
-    return this.#sessions.get(gateway)?.size ?? 0;
+  /** Open authenticated streams of one Gateway (Envoy view by default). */
+  streamCount(gateway: GatewayKey, view: View = 'envoy'): number {
+    return this.#sessions[view].get(gateway)?.size ?? 0;
   }
 
   async stop(): Promise<void> {
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    await new Promise<void>((resolve) => {
-      // Give streams a moment to close cleanly, then cut them (ADS streams never end on their own).
-      const timer = setTimeout(() => this.#server.forceShutdown(), 1000);
-      this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+    await Promise.all(
+      this.#servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            // Give streams a moment to close cleanly, then cut them (ADS streams never end on their own).
+            const timer = setTimeout(() => server.forceShutdown(), 1000);
+            server.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+
+  #cacheFor(view: View): SnapshotCache {
+    return view === 'envoy' ? this.cache : this.proxylessCache;
+  }
+
+  async #listen(
+    host: string,
+    port: number,
+    credentials: grpc.ServerCredentials,
+    authenticator: Authenticator,
+  ): Promise<number> {
+    const server = new grpc.Server({
+      // Envoy's ADS streams live for days; keepalive finds dead peers so their streams are freed.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+    server.addService(adsServiceDefinition(), {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequestMessage, object>) =>
+        this.#serve(call, sotw, authenticator),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, object>) =>
+        this.#serve(call, delta, authenticator),
+    });
+    this.#servers.push(server);
+    return new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
     });
   }
 
-  #fanOut(change: SnapshotChange): void {
-    const sessions = this.#sessions.get(change.gateway);
+  #fanOut(view: View, change: SnapshotChange): void {
+    const sessions = this.#sessions[view].get(change.gateway);
     if (!sessions) return;
     for (const session of sessions) session.onChange(change.typeUrls);
   }
@@ -230,9 +298,9 @@ export class XdsServer {
     Msg extends { node?: { id?: string; cluster?: string } | null; typeUrl?: string },
     Req,
     Res extends BaseResponse,
-  >(call: grpc.ServerDuplexStream<Msg, object>, protocol: Protocol<Msg, Req, Res>): void {
+  >(call: grpc.ServerDuplexStream<Msg, object>, protocol: Protocol<Msg, Req, Res>, authenticator: Authenticator): void {
     const auth = call.getAuthContext();
-    let session: (Session & { stream: ProtocolStream<Req, Res>; servedTypes?: ReadonlySet<string> }) | undefined;
+    let session: (Session & { stream: ProtocolStream<Req, Res>; view: View }) | undefined;
     let nodeId = '';
     let closed = false;
 
@@ -255,14 +323,14 @@ export class XdsServer {
     };
     const close = () => {
       if (!session) return;
-      const sessions = this.#sessions.get(session.gateway);
+      const sessions = this.#sessions[session.view].get(session.gateway);
       if (sessions?.delete(session)) {
-        this.metrics.streams.dec({ gateway: session.gateway, protocol: protocol.name });
+        this.metrics.streams.dec({ gateway: session.gateway, protocol: protocol.name, view: session.view });
       }
-      if (sessions?.size === 0) this.#sessions.delete(session.gateway);
+      if (sessions?.size === 0) this.#sessions[session.view].delete(session.gateway);
     };
 
-    const early = this.#authenticator.onConnect(auth);
+    const early = authenticator.onConnect(auth);
     if (early && 'denied' in early) {
       deny(early);
       return;
@@ -273,32 +341,26 @@ export class XdsServer {
       const cluster = message.node?.cluster ?? '';
       if (!session) {
         nodeId = message.node?.id ?? '';
-        const result = this.#authenticator.onNode(auth, cluster);
+        const result = authenticator.onNode(auth, cluster);
         if ('denied' in result) return deny(result);
-        const gateway = result.gateway;
+        const { gateway, view } = result;
+        const cache = this.#cacheFor(view);
         const stream = protocol.create(
-          () => this.cache.get(gateway),
-          () => this.cache.synced,
+          () => cache.get(gateway),
+          () => cache.synced,
         );
-        const served = result.servedTypes;
-        session = {
-          gateway,
-          stream,
-          ...(served ? { servedTypes: served } : {}),
-          onChange: (typeUrls) => send(stream.handleChange(served ? typeUrls.filter((t) => served.has(t)) : typeUrls)),
-        };
-        let sessions = this.#sessions.get(gateway);
+        session = { gateway, view, stream, onChange: (typeUrls) => send(stream.handleChange(typeUrls)) };
+        let sessions = this.#sessions[view].get(gateway);
         if (!sessions) {
           sessions = new Set();
-          this.#sessions.set(gateway, sessions);
+          this.#sessions[view].set(gateway, sessions);
         }
         sessions.add(session);
-        this.metrics.streams.inc({ gateway, protocol: protocol.name });
+        this.metrics.streams.inc({ gateway, protocol: protocol.name, view });
       } else if (cluster !== '' && cluster !== session.gateway) {
         // Envoy sends the node only once, but a client that changes its claim mid-stream is refused.
         return deny({ denied: `node cluster changed to ${JSON.stringify(cluster)}`, reason: 'wrong-gateway' });
       }
-      if (session.servedTypes && !session.servedTypes.has(message.typeUrl ?? '')) return;
       const { outcome, responses } = session.stream.handleRequest(protocol.toRequest(message));
       this.#report(session.gateway, message.typeUrl ?? '', protocol.name, nodeId, outcome);
       send(responses);
