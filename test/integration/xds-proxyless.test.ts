@@ -125,10 +125,6 @@ describe('proxyless gRPC through the xDS server', () => {
 
   it('serves proxyless clients the API listeners and routing only, never Secrets', async () => {
     const secret = { name: 'team-a/tls', bytes: strictEncode(TypeUrls.secret, { name: 'team-a/tls' }) };
-      name: 'team-a/tls',
-      bytes: new Uint8Array([10, 10, 116, 101, 97, 109, 45, 97, 47, 116, 108, 115]),
-    };
-    publish(gateway, config({ a: 10, b: 90 }, [backends.s1.port]));
     server.setSnapshot(
       gateway,
       { ...withoutListener(config({ a: 10, b: 90 }, [backends.s1.port])), [TypeUrls.secret]: [secret] },
