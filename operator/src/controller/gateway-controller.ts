@@ -240,7 +240,7 @@ export class GatewayController {
         listeners,
         availableReplicas:
           (applied.deployment as { status?: { availableReplicas?: number } }).status?.availableReplicas ?? 0,
-        addresses: serviceAddresses(applied.service as Parameters<typeof serviceAddresses>[0]),
+        addresses: applied.service ? serviceAddresses(applied.service as Parameters<typeof serviceAddresses>[0]) : [],
       },
       this.#now(),
     );

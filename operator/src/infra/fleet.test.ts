@@ -57,6 +57,7 @@ test('the Service exposes each listener port once, mapped to the unprivileged En
   const { service } = fleetFor({
     service: { type: 'NodePort', externalTrafficPolicy: 'Local', loadBalancerClass: 'x' },
   });
+  assert.ok(service);
   const spec = service.spec as Record<string, unknown>;
   assert.equal(spec.type, 'NodePort');
   assert.equal(spec.externalTrafficPolicy, 'Local');
@@ -65,6 +66,22 @@ test('the Service exposes each listener port once, mapped to the unprivileged En
     { name: 'tcp-80', protocol: 'TCP', port: 80, targetPort: 10080 },
     { name: 'tcp-443', protocol: 'TCP', port: 443, targetPort: 10443 },
   ]);
+});
+
+test('a Gateway without one valid listener gets no Service (a Service needs a port)', () => {
+  const r = effectiveProxyConfig();
+  assert.ok(r.ok);
+  const clash: Gateway = {
+    ...gateway,
+    spec: {
+      gatewayClassName: 'legate',
+      listeners: [
+        { name: 'a', port: 8443, protocol: 'HTTP' },
+        { name: 'b', port: 8443, protocol: 'TCP' },
+      ],
+    },
+  };
+  assert.equal(buildFleet(clash, r.config, { xdsAddress: 'x.svc:1' }).service, undefined);
 });
 
 test('the HPA carries the ProxyConfig bounds and targets, and the Deployment leaves replicas to it', () => {

@@ -49,7 +49,8 @@ export interface Fleet {
   serviceAccount: Manifest;
   configMap: Manifest;
   deployment: Manifest;
-  service: Manifest;
+  /** Absent when no listener is valid (a Service needs at least one port). */
+  service: Manifest | undefined;
   /** Absent when autoscaling is off: the reconciler deletes any HPA left from before. */
   hpa: Manifest | undefined;
   pdb: Manifest;
@@ -123,7 +124,7 @@ export function buildFleet(gw: Gateway, config: EffectiveProxyConfig, settings: 
 
   const serviceAccount = { ...meta(gw, 'ServiceAccount'), automountServiceAccountToken: false };
   const configMap = { ...meta(gw, 'ConfigMap'), data: configData };
-  const service = buildService(gw, config, ports, selector);
+  const service = ports.length > 0 ? buildService(gw, config, ports, selector) : undefined;
   const deployment = buildDeployment(gw, config, ports, selector, sha256(JSON.stringify(configData)));
   const pdb = {
     ...meta(gw, 'PodDisruptionBudget'),

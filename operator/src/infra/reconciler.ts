@@ -34,8 +34,8 @@ const cleanupKinds = [...FleetKinds, { apiVersion: 'v1', kind: 'Secret', plural:
 
 export interface ApplyResult {
   fleet: Fleet;
-  /** The live Service after apply (for status addresses). */
-  service: KubernetesObject;
+  /** The live Service after apply (for status addresses); undefined when no listener is valid. */
+  service: KubernetesObject | undefined;
   /** The live Deployment after apply (for Programmed). */
   deployment: KubernetesObject;
 }
@@ -56,11 +56,16 @@ export class FleetReconciler {
     for (const obj of [fleet.serviceAccount, fleet.configMap, fleet.deployment, fleet.service, fleet.hpa, fleet.pdb]) {
       if (obj) live[obj.kind] = await this.#kube.apply(obj);
     }
-    if (!fleet.hpa) {
-      const { apiVersion, kind } = FleetKinds[4];
-      await this.#deleteIfOurs(apiVersion, kind, gw, fleet.deployment.metadata.name);
+    // Objects the Gateway no longer needs: the HPA once autoscaling is off, the Service once no
+    // listener is valid.
+    for (const [absent, kind] of [
+      [!fleet.hpa, 'HorizontalPodAutoscaler'],
+      [!fleet.service, 'Service'],
+    ] as const) {
+      const apiVersion = FleetKinds.find((k) => k.kind === kind)?.apiVersion as string;
+      if (absent) await this.#deleteIfOurs(apiVersion, kind, gw, fleet.deployment.metadata.name);
     }
-    return { fleet, service: live.Service as KubernetesObject, deployment: live.Deployment as KubernetesObject };
+    return { fleet, service: live.Service, deployment: live.Deployment as KubernetesObject };
   }
 
   /** Deletes everything Legate created for the Gateway; returns how many objects were deleted. */
