@@ -1,0 +1,179 @@
+// The built auth module on the project's proxy-wasm host (filters/host): what a client and the
+// upstream see — 401/403 answers with WWW-Authenticate and JSON bodies, forwarded claim and consumer
+// headers, stripped credentials, the verified-token cache, and configuration refused in onConfigure.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { before, describe, test } from 'node:test';
+import { FilterHost, type HttpStream } from '../../host/index.ts';
+import { builtinWasm } from '../build.ts';
+import { Signer } from './jwt-tokens.ts';
+
+let wasm: Uint8Array;
+let signer: Signer;
+before(async () => {
+  wasm = await builtinWasm('auth');
+  signer = new Signer();
+});
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+async function host(configuration: object): Promise<FilterHost> {
+  const h = await FilterHost.load(wasm, { configuration });
+  assert.ok(h.configured, h.logMessages().join('\n'));
+  return h;
+}
+
+function request(h: FilterHost, headers: Record<string, string>, path = '/orders'): HttpStream {
+  const s = h.newStream();
+  s.sendRequestHeaders({ ':method': 'GET', ':path': path, ':authority': 'api.example', ...headers });
+  return s;
+}
+
+const nowSeconds = (h: FilterHost) => Math.floor(h.clock.nowMilliseconds() / 1000);
+
+describe('auth filter: JWT', () => {
+  const config = () => ({
+    jwt: {
+      issuer: 'https://idp.example',
+      audiences: ['orders'],
+      jwks: signer.jwks(),
+      forwardClaims: { sub: 'x-user', groups: 'x-groups' },
+    },
+  });
+
+  test('a valid bearer token passes; claims are forwarded and the token stripped', async () => {
+    const h = await host(config());
+    const token = signer.token('RS256', {
+      iss: 'https://idp.example',
+      aud: 'orders',
+      sub: 'alice',
+      groups: ['a', 'b'],
+      exp: nowSeconds(h) + 60,
+    });
+    const s = request(h, { authorization: `Bearer ${token}`, 'x-user': 'spoofed' });
+    assert.equal(s.localResponse, null);
+    assert.equal(s.requestPaused, false);
+    assert.equal(s.request.headers.get('x-user'), 'alice');
+    assert.deepEqual(s.request.headers.getAll('x-user'), ['alice'], 'the client-sent value is gone');
+    assert.equal(s.request.headers.get('x-groups'), '["a","b"]');
+    assert.equal(s.request.headers.get('authorization'), undefined);
+  });
+
+  test('missing, expired and wrong-audience tokens get 401 with a Bearer challenge', async () => {
+    const h = await host(config());
+    const missing = request(h, {});
+    assert.equal(missing.localResponse?.status, 401);
+    assert.deepEqual(JSON.parse(missing.localResponse!.body), {
+      error: 'missing_credentials',
+      message: 'no credentials in the request',
+    });
+    assert.deepEqual(
+      missing.localResponse!.headers.filter(([k]) => k === 'www-authenticate'),
+      [['www-authenticate', 'Bearer realm="legate"']],
+    );
+    const expired = signer.token('ES256', { iss: 'https://idp.example', aud: 'orders', exp: nowSeconds(h) - 120 });
+    const e = request(h, { authorization: `Bearer ${expired}` });
+    assert.equal(e.localResponse?.status, 401);
+    assert.equal(JSON.parse(e.localResponse!.body).message, 'token has expired');
+    assert.ok(
+      e.localResponse!.headers.some(
+        ([k, v]) => k === 'www-authenticate' && v.includes('error="invalid_token"') && !v.includes(expired),
+      ),
+    );
+    const aud = signer.token('HS256', { iss: 'https://idp.example', aud: 'billing' });
+    assert.equal(request(h, { authorization: `bearer ${aud}` }).localResponse?.status, 401);
+  });
+
+  test('a missing required claim is 403 with insufficient_scope', async () => {
+    const h = await host({ jwt: { ...config().jwt, requiredClaims: { scope: 'orders:write' } } });
+    const token = signer.token('HS512', { iss: 'https://idp.example', aud: 'orders', scope: 'orders:read' });
+    const s = request(h, { authorization: `Bearer ${token}` });
+    assert.equal(s.localResponse?.status, 403);
+    assert.deepEqual(JSON.parse(s.localResponse!.body), {
+      error: 'insufficient_claims',
+      message: 'token lacks required claim scope',
+    });
+    assert.ok(s.localResponse!.headers.some(([k, v]) => k === 'www-authenticate' && v.includes('insufficient_scope')));
+  });
+
+  test('tokens from a query parameter or a cookie, stripped before the upstream', async () => {
+    const h = await host({
+      jwt: { ...config().jwt, from: [{ query: 'access_token' }, { cookie: 'session' }] },
+    });
+    const token = signer.token('RS384', { iss: 'https://idp.example', aud: 'orders', sub: 'bob' });
+    const q = request(h, {}, `/orders?page=2&access_token=${token}&sort=asc`);
+    assert.equal(q.localResponse, null);
+    assert.equal(q.request.headers.get(':path'), '/orders?page=2&sort=asc');
+    const c = request(h, { cookie: `theme=dark; session=${token}` });
+    assert.equal(c.localResponse, null);
+    assert.equal(c.request.headers.get('cookie'), 'theme=dark');
+    assert.equal(c.request.headers.get('x-user'), 'bob');
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 401, 'header not a source');
+  });
+
+  test('a cached token is still refused once it expires', async () => {
+    const h = await host(config());
+    const token = signer.token('RS256', { iss: 'https://idp.example', aud: 'orders', exp: nowSeconds(h) + 10 });
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse, null);
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse, null, 'from the cache');
+    h.clock.advanceBy(71_000); // past exp + the 60 s skew
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 401);
+  });
+
+  test('a bad configuration is refused in onConfigure with a logged reason', async () => {
+    const h = await FilterHost.load(wasm, { configuration: { jwt: { jwks: { keys: [{ kty: 'RSA', n: 'AQAB' }] } } } });
+    assert.equal(h.configured, false);
+    assert.ok(h.logMessages('error').some((m) => m.includes('config.jwt.jwks') && m.includes('missing "e"')));
+    const notJson = await FilterHost.load(wasm, { configuration: '{"jwt":' });
+    assert.equal(notJson.configured, false);
+    assert.ok(notJson.logMessages('error').some((m) => m.includes('invalid JSON')));
+  });
+});
+
+describe('auth filter: API keys', () => {
+  const config = {
+    apiKeys: {
+      keys: [
+        { sha256: sha256('key-for-team-a'), consumer: 'team-a' },
+        { sha256: sha256('key-for-team-b'), consumer: 'team-b' },
+      ],
+      from: [{ header: 'x-api-key' }, { query: 'api_key' }],
+    },
+  };
+
+  test('a known key passes as its consumer; the key is stripped', async () => {
+    const h = await host(config);
+    const s = request(h, { 'x-api-key': 'key-for-team-b', 'x-consumer': 'team-a' });
+    assert.equal(s.localResponse, null);
+    assert.deepEqual(s.request.headers.getAll('x-consumer'), ['team-b']);
+    assert.equal(s.request.headers.get('x-api-key'), undefined);
+    const q = request(h, {}, '/x?api_key=key-for-team-a');
+    assert.equal(q.request.headers.get('x-consumer'), 'team-a');
+    assert.equal(q.request.headers.get(':path'), '/x');
+  });
+
+  test('an unknown key is 401 with an ApiKey challenge and no key material in the answer', async () => {
+    const h = await host(config);
+    const s = request(h, { 'x-api-key': 'key-for-team-c' });
+    assert.equal(s.localResponse?.status, 401);
+    assert.deepEqual(JSON.parse(s.localResponse!.body), { error: 'invalid_api_key', message: 'API key is not valid' });
+    assert.ok(!JSON.stringify(s.localResponse).includes('key-for-team-c'));
+    assert.deepEqual(
+      s.localResponse!.headers.filter(([k]) => k === 'www-authenticate'),
+      [['www-authenticate', 'ApiKey realm="legate"']],
+    );
+    assert.equal(request(h, { 'x-api-key': sha256('key-for-team-a') }).localResponse?.status, 401, 'hash is not a key');
+  });
+
+  test('JWT and API keys together: either credential is enough, an invalid one is refused', async () => {
+    const h = await host({ ...config, jwt: { jwks: signer.jwks() }, realm: 'orders' });
+    assert.equal(request(h, { 'x-api-key': 'key-for-team-a' }).localResponse, null);
+    assert.equal(request(h, { authorization: `Bearer ${signer.token('ES256', { sub: 'x' })}` }).localResponse, null);
+    const none = request(h, {});
+    assert.deepEqual(
+      none.localResponse!.headers.filter(([k]) => k === 'www-authenticate').map(([, v]) => v),
+      ['Bearer realm="orders"', 'ApiKey realm="orders"'],
+    );
+    assert.equal(request(h, { 'x-api-key': 'nope' }).localResponse?.status, 401);
+  });
+});
