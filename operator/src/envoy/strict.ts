@@ -9,12 +9,31 @@
 import protobuf from 'protobufjs';
 import { envoyRoot } from './protos.ts';
 
+/** Where in the resource a value sits; rendered to a string only when there is an error. */
+interface Path {
+  parent: Path | undefined;
+  key: string;
+}
+
+function at(parent: Path, key: string): Path {
+  return { parent, key };
+}
+
+function pathText(p: Path): string {
+  let out = '';
+  for (let n: Path | undefined = p; n; n = n.parent) out = n.key + out;
+  return out;
+}
+
+const ROOT: Path = { parent: undefined, key: '$' };
+
 export class StrictEncodeError extends Error {
   readonly path: string;
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
+  constructor(path: Path, message: string) {
+    const text = pathText(path);
+    super(`${text}: ${message}`);
     this.name = 'StrictEncodeError';
-    this.path = path;
+    this.path = text;
   }
 }
 
@@ -44,38 +63,67 @@ function fullName(t: protobuf.ReflectionObject): string {
   return t.fullName.replace(/^\./, '');
 }
 
-/** Converts a proto3 JSON message into the plain object protobufjs's encoder expects, checking it. */
-function convertMessage(type: protobuf.Type, json: JsonValue, path: string): Record<string, unknown> {
-  const name = fullName(type);
-  if (name === 'google.protobuf.Any') return convertAny(json, path);
-  if (name === 'google.protobuf.Duration') return convertDuration(json, path);
-  if (name === 'google.protobuf.Struct') return convertStruct(json, path);
-  if (name === 'google.protobuf.Value') return convertValue(json, path);
-  if (name === 'google.protobuf.ListValue') {
-    if (!Array.isArray(json)) throw new StrictEncodeError(path, 'expected a JSON array (ListValue)');
-    return { values: json.map((v, i) => convertValue(v, `${path}[${i}]`)) };
+/** What convertMessage needs to know about a type, computed once (protobufjs's fullName walks parents). */
+interface TypeInfo {
+  name: string;
+  /** JSON key (camelCase or snake_case) → field. */
+  fields: Map<string, protobuf.Field>;
+}
+
+const typeInfos = new WeakMap<protobuf.Type, TypeInfo>();
+
+function typeInfo(type: protobuf.Type): TypeInfo {
+  let info = typeInfos.get(type);
+  if (!info) {
+    const fields = new Map<string, protobuf.Field>();
+    for (const f of type.fieldsArray) {
+      f.resolve();
+      fields.set(f.name, f);
+      fields.set(
+        f.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+        f,
+      );
+    }
+    info = { name: fullName(type), fields };
+    typeInfos.set(type, info);
   }
-  const wrapped = WRAPPERS[name];
-  if (wrapped) return { value: convertScalar(wrapped, json, path) };
+  return info;
+}
+
+/** Converts a proto3 JSON message into the plain object protobufjs's encoder expects, checking it. */
+function convertMessage(type: protobuf.Type, json: JsonValue, path: Path): Record<string, unknown> {
+  const info = typeInfo(type);
+  const name = info.name;
+  if (name.startsWith('google.protobuf.')) {
+    if (name === 'google.protobuf.Any') return convertAny(json, path);
+    if (name === 'google.protobuf.Duration') return convertDuration(json, path);
+    if (name === 'google.protobuf.Struct') return convertStruct(json, path);
+    if (name === 'google.protobuf.Value') return convertValue(json, path);
+    if (name === 'google.protobuf.ListValue') {
+      if (!Array.isArray(json)) throw new StrictEncodeError(path, 'expected a JSON array (ListValue)');
+      return { values: json.map((v, i) => convertValue(v, at(path, `[${i}]`))) };
+    }
+    const wrapped = WRAPPERS[name];
+    if (wrapped) return { value: convertScalar(wrapped, json, path) };
+  }
   if (!isObject(json)) throw new StrictEncodeError(path, `expected an object for ${name}`);
 
   const out: Record<string, unknown> = {};
-  const oneofsSet = new Map<string, string>();
-  for (const key of Object.keys(json)) {
-    const fieldPath = `${path}.${key}`;
-    const field = type.fields[key] ?? type.fields[snakeToCamel(key)];
-    if (!field) throw new StrictEncodeError(fieldPath, `${name} has no field '${key}'`);
+  let oneofsSet: Map<string, string> | undefined;
+  for (const key in json) {
+    const field = info.fields.get(key);
+    if (!field) throw new StrictEncodeError(at(path, `.${key}`), `${name} has no field '${key}'`);
     const value = json[key];
     if (value === null || value === undefined) continue;
-    field.resolve();
     if (field.partOf) {
+      oneofsSet ??= new Map();
       const other = oneofsSet.get(field.partOf.name);
       if (other) {
-        throw new StrictEncodeError(fieldPath, `oneof '${field.partOf.name}' already set by '${other}'`);
+        throw new StrictEncodeError(at(path, `.${key}`), `oneof '${field.partOf.name}' already set by '${other}'`);
       }
       oneofsSet.set(field.partOf.name, key);
     }
-    const converted = convertField(field, value, fieldPath);
+    const converted = convertField(field, value, at(path, `.${key}`));
     if (converted === undefined) continue;
     // proto3: a scalar holding its default value is not on the wire unless it is part of a oneof.
     if (!field.partOf && !field.repeated && !field.map && isDefaultScalar(converted)) continue;
@@ -88,34 +136,30 @@ function isDefaultScalar(v: unknown): boolean {
   return v === 0 || v === false || v === '' || (v instanceof Uint8Array && v.length === 0);
 }
 
-function snakeToCamel(s: string): string {
-  return s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function convertField(field: protobuf.Field, value: JsonValue, path: string): unknown {
+function convertField(field: protobuf.Field, value: JsonValue, path: Path): unknown {
   if (field.map) {
     if (!isObject(value)) throw new StrictEncodeError(path, 'expected an object (map)');
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort()) {
-      out[k] = convertSingle(field, value[k] as JsonValue, `${path}["${k}"]`);
+      out[k] = convertSingle(field, value[k] as JsonValue, at(path, `["${k}"]`));
     }
     return out;
   }
   if (field.repeated) {
     if (!Array.isArray(value)) throw new StrictEncodeError(path, 'expected an array (repeated field)');
-    return value.map((v, i) => convertSingle(field, v, `${path}[${i}]`));
+    return value.map((v, i) => convertSingle(field, v, at(path, `[${i}]`)));
   }
   return convertSingle(field, value, path);
 }
 
-function convertSingle(field: protobuf.Field, value: JsonValue, path: string): unknown {
+function convertSingle(field: protobuf.Field, value: JsonValue, path: Path): unknown {
   const rt = field.resolvedType;
   if (rt instanceof protobuf.Type) return convertMessage(rt, value, path);
   if (rt instanceof protobuf.Enum) return convertEnum(rt, value, path);
   return convertScalar(field.type, value, path);
 }
 
-function convertEnum(e: protobuf.Enum, value: JsonValue, path: string): number {
+function convertEnum(e: protobuf.Enum, value: JsonValue, path: Path): number {
   if (typeof value === 'string') {
     const n = e.values[value];
     if (n === undefined) {
@@ -143,7 +187,7 @@ const INT_RANGES: Record<string, [number, number]> = {
   fixed64: [0, Number.MAX_SAFE_INTEGER],
 };
 
-function convertScalar(type: string, value: JsonValue, path: string): unknown {
+function convertScalar(type: string, value: JsonValue, path: Path): unknown {
   const range = INT_RANGES[type];
   if (range) {
     const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
@@ -176,7 +220,7 @@ function convertScalar(type: string, value: JsonValue, path: string): unknown {
   }
 }
 
-function convertDuration(json: JsonValue, path: string): Record<string, unknown> {
+function convertDuration(json: JsonValue, path: Path): Record<string, unknown> {
   const m = typeof json === 'string' ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(json) : null;
   if (!m) throw new StrictEncodeError(path, `expected a Duration such as "1.5s", got ${JSON.stringify(json)}`);
   const sign = m[1] ? -1 : 1;
@@ -188,41 +232,46 @@ function convertDuration(json: JsonValue, path: string): Record<string, unknown>
   return out;
 }
 
-function convertStruct(json: JsonValue, path: string): Record<string, unknown> {
+function convertStruct(json: JsonValue, path: Path): Record<string, unknown> {
   if (!isObject(json)) throw new StrictEncodeError(path, 'expected an object (Struct)');
   const fields: Record<string, unknown> = {};
-  for (const k of Object.keys(json).sort()) fields[k] = convertValue(json[k] as JsonValue, `${path}.${k}`);
+  for (const k of Object.keys(json).sort()) fields[k] = convertValue(json[k] as JsonValue, at(path, `.${k}`));
   return { fields };
 }
 
-function convertValue(json: JsonValue, path: string): Record<string, unknown> {
+function convertValue(json: JsonValue, path: Path): Record<string, unknown> {
   if (json === null) return { nullValue: 0 };
   if (typeof json === 'number') return { numberValue: json };
   if (typeof json === 'string') return { stringValue: json };
   if (typeof json === 'boolean') return { boolValue: json };
-  if (Array.isArray(json)) return { listValue: { values: json.map((v, i) => convertValue(v, `${path}[${i}]`)) } };
+  if (Array.isArray(json)) return { listValue: { values: json.map((v, i) => convertValue(v, at(path, `[${i}]`))) } };
   return { structValue: convertStruct(json, path) };
 }
 
-function convertAny(json: JsonValue, path: string): Record<string, unknown> {
+function convertAny(json: JsonValue, path: Path): Record<string, unknown> {
   if (!isObject(json) || typeof json['@type'] !== 'string') {
     throw new StrictEncodeError(path, 'expected an Any with an "@type"');
   }
   const url = json['@type'];
   const { '@type': _, ...rest } = json;
-  const inner = lookupMessage(url, `${path}["@type"]`);
-  const special = fullName(inner);
+  const inner = lookupMessage(url, at(path, '["@type"]'));
+  const special = typeInfo(inner).name;
   // Well-known types inside Any keep their JSON form under "value".
   const body = special.startsWith('google.protobuf.') && special !== 'google.protobuf.Empty' ? rest.value : rest;
-  const bytes = inner.encode(convertMessage(inner, body as JsonValue, `${path}<${special}>`)).finish();
+  const bytes = inner.encode(convertMessage(inner, body as JsonValue, at(path, `<${special}>`))).finish();
   return { type_url: url, value: bytes };
 }
 
-function lookupMessage(url: string, path: string): protobuf.Type {
+const typesByUrl = new Map<string, protobuf.Type>();
+
+function lookupMessage(url: string, path: Path): protobuf.Type {
+  const cached = typesByUrl.get(url);
+  if (cached) return cached;
   if (!url.startsWith(TYPE_PREFIX)) throw new StrictEncodeError(path, `type URL must start with ${TYPE_PREFIX}`);
   const name = url.slice(TYPE_PREFIX.length);
   const found = envoyRoot().lookup(name);
   if (!(found instanceof protobuf.Type)) throw new StrictEncodeError(path, `unknown message type '${name}'`);
+  typesByUrl.set(url, found);
   return found;
 }
 
@@ -234,9 +283,9 @@ function lookupMessage(url: string, path: string): protobuf.Type {
 export function strictEncode(typeUrlOrName: string, json: JsonValue): Uint8Array {
   const type = lookupMessage(
     typeUrlOrName.startsWith(TYPE_PREFIX) ? typeUrlOrName : `${TYPE_PREFIX}${typeUrlOrName}`,
-    '$',
+    ROOT,
   );
-  return type.encode(convertMessage(type, json, '$')).finish();
+  return type.encode(convertMessage(type, json, ROOT)).finish();
 }
 
 /** Checks a resource without keeping the bytes (throws StrictEncodeError like strictEncode). */

@@ -11,6 +11,7 @@ import type {
   ReferenceGrant,
 } from '../k8s/gateway-api.ts';
 import { GatewayApiGroup } from '../k8s/gateway-api.ts';
+import type { IrEndpoint } from './ir.ts';
 
 /** A plain snapshot of the objects translation reads. Missing arrays count as empty. */
 export interface TranslationInput {
@@ -62,6 +63,8 @@ export interface IndexedInput {
   /** Target namespace → ReferenceGrants in it. */
   readonly grants: ReadonlyMap<string, ReferenceGrant[]>;
   readonly namespaceLabels: ReadonlyMap<string, Record<string, string>>;
+  /** Ready endpoints per Service port, computed on first use (valid for this snapshot only). */
+  readonly endpointsMemo: Map<string, IrEndpoint[]>;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -119,5 +122,6 @@ export function indexInput(input: TranslationInput | IndexedInput): IndexedInput
     secrets: byKey(input.secrets),
     grants,
     namespaceLabels,
+    endpointsMemo: new Map(),
   };
 }

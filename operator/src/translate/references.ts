@@ -90,9 +90,18 @@ export function resolveBackend(
     ok: true,
     value: {
       cluster: { name: clusterName(svc, protocol), endpoints: endpointsName(svc), protocol, service: svc },
-      endpoints: { name: endpointsName(svc), endpoints: readyEndpoints(index, service, port) },
+      endpoints: { name: endpointsName(svc), endpoints: memoEndpoints(index, endpointsName(svc), service, port) },
     },
   };
+}
+
+function memoEndpoints(index: IndexedInput, key: string, service: V1Service, port: V1ServicePort): IrEndpoint[] {
+  let eps = index.endpointsMemo.get(key);
+  if (!eps) {
+    eps = readyEndpoints(index, service, port);
+    index.endpointsMemo.set(key, eps);
+  }
+  return eps;
 }
 
 /** Ready endpoints of one Service port, from its EndpointSlices, sorted and without duplicates. */
