@@ -5,6 +5,7 @@ export * from '../../../sdk/assembly/abi';
 
 import {
   FilterHeadersStatus,
+  GrpcStatus,
   HeaderPair,
   HttpContext,
   logError,
@@ -194,7 +195,7 @@ class AuthRequest extends HttpContext {
       if (c.apiKeys != null && status == 401) headers.push(new HeaderPair('www-authenticate', 'ApiKey ' + realm));
     }
     const body = '{"error":' + jsonQuote(error) + ',"message":' + jsonQuote(message) + '}';
-    sendLocalResponse(status, body, headers, -1, 'legate_auth_' + error);
+    sendLocalResponse(status, body, headers, GrpcStatus.None, 'legate_auth_' + error);
     return FilterHeadersStatus.StopIteration;
   }
 }

@@ -5,6 +5,7 @@ export * from '../../../sdk/assembly/abi';
 import {
   Counter,
   FilterHeadersStatus,
+  GrpcStatus,
   getPropertyString,
   getSharedData,
   HeaderPair,
@@ -148,7 +149,7 @@ class RateLimitRequest extends HttpContext {
       '","retryAfterSeconds":' +
       retry.toString() +
       '}';
-    sendLocalResponse(429, body, headers, -1, 'legate_rate_limited');
+    sendLocalResponse(429, body, headers, GrpcStatus.None, 'legate_rate_limited');
     return FilterHeadersStatus.StopIteration;
   }
 
