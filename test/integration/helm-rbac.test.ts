@@ -1,0 +1,348 @@
+// The chart's RBAC compared with what the operator really does. The chart is installed; the operator
+// (operator/src/main.ts, with the Deployment's own flags) runs as the chart's ServiceAccount with a
+// real token, through a recorder that sees every API call and the API server's answer. A Gateway
+// lifecycle (fleet with and without an HPA, a Gateway with bad parameters, deletion, leader
+// election) then must produce no forbidden call, and every permission the chart grants must be used
+// by some call: a missing rule and an unneeded one both fail. Finally a rule is removed from the
+// installed ClusterRole and the operator's call is seen to be refused.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
+import { effectiveProxyConfig } from '../../operator/src/infra/proxy-config.ts';
+import { FleetReconciler } from '../../operator/src/infra/reconciler.ts';
+import type { Gateway } from '../../operator/src/k8s/gateway-api.ts';
+import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
+import { type ApiRecorder, type RecordedCall, startApiRecorder } from '../harness/api-recorder.ts';
+import { type TestCluster, testCluster } from '../harness/cluster.ts';
+import { repoRoot } from '../harness/go-tools.ts';
+import { chartDir, type Helm, helmCli, objectId, parseObjects } from '../harness/helm.ts';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+type Manifest = KubernetesObject & { rules?: Rule[]; spec?: Record<string, unknown> };
+
+const gatewayGroup = 'gateway.networking.k8s.io';
+
+let operatorExit: (() => string | undefined) | undefined;
+
+async function waitFor(what: string, check: () => Promise<boolean>, log: () => string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const exited = operatorExit?.();
+    if (exited) assert.fail(`the operator exited (${exited}) before ${what}; log tail:\n${log().slice(-4000)}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`${what} did not happen within ${timeoutMs / 1000}s; operator log tail:\n${log().slice(-4000)}`);
+}
+
+/** `group|resource|verb` for every permission the rules grant (resourceNames kept: they still need a call). */
+function granted(roles: Manifest[]): Set<string> {
+  const keys = new Set<string>();
+  for (const role of roles) {
+    for (const r of role.rules ?? []) {
+      for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) keys.add(`${g}|${res}|${v}`);
+    }
+  }
+  return keys;
+}
+
+/** The permissions the recorded calls used. A server-side apply that created its object (201) also needed create. */
+function used(calls: RecordedCall[]): Set<string> {
+  const keys = new Set<string>();
+  for (const c of calls) {
+    if (!c.access || c.status === 403) continue;
+    const { group, resource, verb } = c.access;
+    keys.add(`${group}|${resource}|${verb}`);
+    if (verb === 'patch' && c.status === 201) keys.add(`${group}|${resource}|create`);
+  }
+  return keys;
+}
+
+describe('helm chart RBAC = the API calls the operator makes', () => {
+  let cluster: TestCluster;
+  let helm: Helm;
+  let admin: KubeConfig;
+  let recorder: ApiRecorder;
+  let saKubeconfig: string;
+  let manifest: Manifest[];
+  let operatorArgs: string[];
+  const id = Date.now().toString(36);
+  const namespace = `legate-rbac-${id}`;
+  const team = `${namespace}-team`;
+  const release = 'legate-rbac';
+  const className = `rbac-${id}`;
+  const controllerName = `legate.dev/rbac-test-${id}`;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'legate-helm-rbac-'));
+  let operatorLog = '';
+
+  const custom = () => admin.makeApiClient(CustomObjectsApi);
+  const objects = () => KubernetesObjectApi.makeApiClient(admin);
+  const exists = (apiVersion: string, kind: string, name: string, ns = team) =>
+    objects()
+      .read({ apiVersion, kind, metadata: { name, namespace: ns } })
+      .then(
+        () => true,
+        (err: { code?: number }) => (err.code === 404 ? false : Promise.reject(err)),
+      );
+  const createGateway = (name: string, extra: Record<string, unknown> = {}, gatewayClassName = className) =>
+    custom().createNamespacedCustomObject({
+      group: gatewayGroup,
+      version: 'v1',
+      namespace: team,
+      plural: 'gateways',
+      body: {
+        apiVersion: `${gatewayGroup}/v1`,
+        kind: 'Gateway',
+        metadata: { name },
+        spec: { gatewayClassName, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }], ...extra },
+      },
+    }) as Promise<Gateway>;
+  const deleteGateway = (name: string) =>
+    custom().deleteNamespacedCustomObject({
+      group: gatewayGroup,
+      version: 'v1',
+      namespace: team,
+      plural: 'gateways',
+      name,
+    });
+
+  /** Runs operator/src/main.ts as the chart's Deployment would, but against the recorder; resolves a stop(). */
+  async function runOperator(): Promise<{ stop(): Promise<void>; child: ChildProcess }> {
+    const args = [
+      // The pod's flags from the chart, except ports (0: any free port) and how to reach the API server.
+      ...operatorArgs.filter((a) => !/^--(health|metrics)-port=/.test(a)),
+      '--health-port=0',
+      '--metrics-port=0',
+      `--kubeconfig=${saKubeconfig}`,
+    ];
+    const child = spawn(process.execPath, [path.join(repoRoot, 'operator', 'src', 'main.ts'), ...args], {
+      env: { PATH: process.env.PATH, POD_NAMESPACE: namespace, POD_NAME: `legate-rbac-${process.pid}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    operatorExit = () =>
+      child.exitCode !== null || child.signalCode !== null ? String(child.exitCode ?? child.signalCode) : undefined;
+    child.stdout?.on('data', (b: Buffer) => {
+      operatorLog += b.toString();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      operatorLog += b.toString();
+    });
+    return {
+      child,
+      stop: () =>
+        new Promise<void>((resolve) => {
+          operatorExit = undefined;
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    };
+  }
+
+  before(async () => {
+    cluster = await testCluster();
+    admin = cluster.kubeConfig();
+    helm = await helmCli(cluster.kubeconfigPath);
+    const core = admin.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: team } } });
+    await helm.ok(
+      'install',
+      release,
+      chartDir,
+      '--namespace',
+      namespace,
+      '--create-namespace',
+      '--set',
+      `controllerName=${controllerName}`,
+      '--set',
+      `gatewayClass.name=${className}`,
+      '--set',
+      'logLevel=debug',
+    );
+    manifest = parseObjects(await helm.ok('get', 'manifest', release, '--namespace', namespace)) as Manifest[];
+    const deployment = manifest.find((o) => o.kind === 'Deployment') as Manifest;
+    type PodTemplate = { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
+    const pod = (deployment.spec as { template: PodTemplate }).template.spec;
+    operatorArgs = pod.containers[0]?.args ?? [];
+
+    // A real token of the chart's ServiceAccount (TokenRequest), not impersonation.
+    const token = await core.createNamespacedServiceAccountToken({
+      name: pod.serviceAccountName,
+      namespace,
+      body: { spec: { expirationSeconds: 3600, audiences: [] } },
+    });
+    const caData = admin.getCurrentCluster()?.caData as string;
+    recorder = await startApiRecorder(cluster.server, Buffer.from(caData, 'base64'));
+    saKubeconfig = path.join(tmp, 'operator-kubeconfig');
+    const saConfig = new KubeConfig();
+    saConfig.loadFromOptions({
+      // Plain HTTP to the loopback recorder (client-node wants skipTLSVerify for http://); the
+      // recorder verifies the real API server's certificate.
+      clusters: [{ name: 'recorder', server: recorder.url, skipTLSVerify: true }],
+      users: [{ name: 'operator', token: token.status?.token as string }],
+      contexts: [{ name: 'operator', cluster: 'recorder', user: 'operator' }],
+      currentContext: 'operator',
+    });
+    writeFileSync(saKubeconfig, saConfig.exportConfig(), { mode: 0o600 });
+  });
+
+  after(async () => {
+    await recorder?.close();
+    await helm?.run('uninstall', release, '--namespace', namespace);
+    helm?.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+    await cluster?.stop();
+  });
+
+  it('runs a Gateway lifecycle as the ServiceAccount with no forbidden call and no unused permission', async () => {
+    // A ProxyConfig with autoscaling (the fleet gets an HPA) and one Gateway without (the HPA is
+    // looked up to be deleted), one Gateway with parameters that do not exist (an Event).
+    await custom().createNamespacedCustomObject({
+      group: 'legate.dev',
+      version: 'v1alpha1',
+      namespace: team,
+      plural: 'proxyconfigs',
+      body: {
+        apiVersion: 'legate.dev/v1alpha1',
+        kind: 'ProxyConfig',
+        metadata: { name: 'scaled' },
+        spec: { autoscaling: { minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 80 } },
+      },
+    });
+    const paramsRef = (name: string) => ({
+      infrastructure: { parametersRef: { group: 'legate.dev', kind: 'ProxyConfig', name } },
+    });
+    await createGateway('web', paramsRef('scaled'));
+    await createGateway('api');
+    await createGateway('bad', paramsRef('missing'));
+
+    const operator = await runOperator();
+    try {
+      const log = () => operatorLog;
+      await waitFor(
+        'the fleet of Gateway web (with HPA)',
+        () => exists('autoscaling/v2', 'HorizontalPodAutoscaler', 'legate-web'),
+        log,
+      );
+      await waitFor('the fleet of Gateway api', () => exists('apps/v1', 'Deployment', 'legate-api'), log);
+      await waitFor(
+        'an Event for Gateway bad',
+        async () =>
+          (await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: team })).items.some(
+            (e) => e.involvedObject.name === 'bad' && e.reason === 'InvalidParameters',
+          ),
+        log,
+      );
+      await waitFor(
+        'status on Gateway api and on the GatewayClass',
+        async () => {
+          const gw = (await custom().getNamespacedCustomObject({
+            group: gatewayGroup,
+            version: 'v1',
+            namespace: team,
+            plural: 'gateways',
+            name: 'api',
+          })) as Gateway;
+          const gc = (await custom().getClusterCustomObject({
+            group: gatewayGroup,
+            version: 'v1',
+            plural: 'gatewayclasses',
+            name: className,
+          })) as { status?: { conditions?: { type: string; status: string }[] } };
+          return (
+            Boolean(gw.status?.conditions?.length) &&
+            Boolean(gc.status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'))
+          );
+        },
+        log,
+      );
+      await deleteGateway('web');
+      await deleteGateway('api');
+      await waitFor(
+        'the fleets removed',
+        async () =>
+          !(await exists('apps/v1', 'Deployment', 'legate-web')) &&
+          !(await exists('apps/v1', 'Deployment', 'legate-api')),
+        log,
+      );
+
+      // The per-Gateway xDS certificate path (FleetReconciler with an issuer), through the same
+      // recorder and credentials. A Gateway of another class, so the running operator leaves it alone.
+      const gw = await createGateway('tls', {}, `${className}-other`);
+      const saConfig = new KubeConfig();
+      saConfig.loadFromFile(saKubeconfig);
+      const reconciler = new FleetReconciler(saConfig, {
+        xdsAddress: 'legate-xds:18000',
+        issuer: await XdsCertificateAuthority.create(),
+      });
+      const eff = effectiveProxyConfig();
+      assert.ok(eff.ok);
+      await reconciler.apply(gw, eff.config);
+      assert.ok(await exists('v1', 'Secret', 'legate-tls-xds'), 'the xDS client certificate Secret was written');
+      await reconciler.apply(gw, eff.config);
+      assert.ok((await reconciler.remove(team, 'tls')) > 0);
+    } finally {
+      await operator.stop();
+    }
+
+    const forbidden = recorder.calls.filter((c) => c.status === 403).map((c) => `${c.method} ${c.path}`);
+    assert.deepEqual(forbidden, [], 'calls the chart RBAC refused');
+    const roles = manifest.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    const unused = [...granted(roles)].filter((k) => !used(recorder.calls).has(k)).sort();
+    assert.deepEqual(unused, [], 'permissions the chart grants but the operator never used (group|resource|verb)');
+    const seen = [...used(recorder.calls)].sort();
+    console.log(
+      `operator API calls: ${recorder.calls.length}, permissions used: ${seen.length}\n  ${seen.join('\n  ')}`,
+    );
+  });
+
+  it('catches a removed permission: without create on Deployments the operator is refused', async () => {
+    const clusterRole = manifest.find((o) => o.kind === 'ClusterRole') as Manifest;
+    const trimmed = {
+      ...clusterRole,
+      rules: clusterRole.rules?.map((r) =>
+        r.resources.includes('deployments') ? { ...r, verbs: r.verbs.filter((v) => v !== 'create') } : r,
+      ),
+    };
+    await objects().patch(trimmed, undefined, undefined, 'helm', true, PatchStrategy.ServerSideApply);
+    recorder.calls.length = 0;
+    await createGateway('late');
+    const operator = await runOperator();
+    try {
+      await waitFor(
+        'a refused Deployment create',
+        async () => recorder.calls.some((c) => c.status === 403 && c.access?.resource === 'deployments'),
+        () => operatorLog,
+      );
+    } finally {
+      await operator.stop();
+    }
+    assert.equal(await exists('apps/v1', 'Deployment', 'legate-late'), false);
+    const refused = recorder.calls.find((c) => c.status === 403) as RecordedCall;
+    assert.equal(
+      refused.access?.verb,
+      'patch',
+      `${objectId(clusterRole)}: server-side apply of a new object needs create`,
+    );
+  });
+});
