@@ -92,7 +92,8 @@ export class Worker {
     const id = this.nextContextId++;
     const stream = new HttpStream(this, id);
     this.streams.set(id, stream);
-    this.call(id, 'proxy_on_context_create', id, this.rootContextId);
+    if (this.failure) stream.failedByVm();
+    else this.call(id, 'proxy_on_context_create', id, this.rootContextId);
     return stream;
   }
 

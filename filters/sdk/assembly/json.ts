@@ -265,7 +265,10 @@ class Parser {
     const first = this.peek();
     const intDigits = this.digits();
     if (intDigits == 0) return this.fail('expected a digit');
-    if (first == 48 && intDigits > 1) return this.fail('leading zeros are not allowed');
+    if (first == 48 && intDigits > 1) {
+      this.pos = start;
+      return this.fail('leading zeros are not allowed');
+    }
     if (this.peek() == 46) {
       this.pos++;
       if (this.digits() == 0) return this.fail("expected a digit after '.'");
