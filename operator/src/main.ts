@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     await operator.stop();
     health.server.close();
     metricsServer.server.close();
-    process.exit(0);
+    // stdout is asynchronous when it is a pipe: exit only once the last log line is out.
+    process.stdout.write('', () => process.exit(0));
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -69,7 +69,7 @@ export function startOperator(a: OperatorArgs): OperatorProcess {
     if (process.env.LEGATE_TEST_VERBOSE) process.stderr.write(`[operator ${a.identity}] ${chunk}`);
     logs.push({ stderr: chunk.toString() });
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const started = () => logs.find((l) => l.msg === 'operator starting') as Record<string, number> | undefined;
   return {
     child,
