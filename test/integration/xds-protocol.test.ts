@@ -15,7 +15,7 @@ import {
 } from '../../operator/src/xds/identity.ts';
 import { contentHash } from '../../operator/src/xds/resources.ts';
 import { type NackEvent, XdsServer } from '../../operator/src/xds/server.ts';
-import { edsCluster, gatewayResources, loadAssignment, rawAdsClient } from './xds-fixtures.ts';
+import { apiListener, edsCluster, gatewayResources, loadAssignment, rawAdsClient } from './xds-fixtures.ts';
 
 const gwA: GatewayKey = 'team-a/web';
 const gwB: GatewayKey = 'team-b/web';
@@ -186,6 +186,21 @@ describe('ADS protocol over mTLS', () => {
       await server.registry.getSingleMetricAsString('legate_xds_denied_streams_total'),
       /reason="no-identity"} 2/,
     );
+  });
+
+  it('gives a gRPC library with a Gateway certificate (gRFC A65) the proxyless view on the mTLS port', async () => {
+    server.setSnapshot(gwA, gatewayResources({ ...base, listener: 'team-a/web/80' }), {
+      proxylessListeners: [apiListener('team-a/web/grpc', 'routes')],
+    });
+    const envoy = clientFor(certA).sotw();
+    const grpcGo = clientFor(certA).sotw();
+    envoy.send({ node: { ...node(gwA), userAgentName: 'envoy' }, typeUrl: TypeUrls.listener, resourceNames: [] });
+    grpcGo.send({ node: { ...node(gwA), userAgentName: 'gRPC Go' }, typeUrl: TypeUrls.listener, resourceNames: [] });
+    assert.deepEqual(names(await envoy.responses.next()), ['team-a/web/80']);
+    assert.deepEqual(names(await grpcGo.responses.next()), ['team-a/web/grpc']);
+    assert.equal(server.streamCount(gwA, 'proxyless'), 1);
+    envoy.close();
+    grpcGo.close();
   });
 
   it('speaks Delta: wildcard, per-resource versions, changes only, removals, explicit names', async () => {

@@ -13,6 +13,8 @@ export const adsServiceName = 'envoy.service.discovery.v3.AggregatedDiscoverySer
 export interface NodeMessage {
   id?: string;
   cluster?: string;
+  /** "envoy" for Envoy; gRPC libraries send "gRPC Go", "gRPC Java", "gRPC Node Pure JS", ... */
+  userAgentName?: string;
 }
 
 interface ErrorDetail {

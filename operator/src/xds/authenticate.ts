@@ -18,6 +18,21 @@ export interface PeerAuth {
  */
 export type View = 'envoy' | 'proxyless';
 
+/** What the client says about itself in its first request (node.cluster, node.user_agent_name). */
+export interface ClaimedNode {
+  readonly cluster: string;
+  readonly userAgentName: string;
+}
+
+/**
+ * gRPC libraries name themselves "gRPC <language>" in node.user_agent_name (Envoy says "envoy"):
+ * such a client with a valid Gateway certificate (gRFC A65 mTLS xDS credentials, in gRPC Go, Java
+ * and C++) reads the proxyless view on the mTLS port.
+ */
+export function viewForUserAgent(userAgentName: string): View {
+  return /^gRPC /.test(userAgentName) ? 'proxyless' : 'envoy';
+}
+
 export type AuthResult =
   | { readonly gateway: GatewayKey; readonly view: View }
   | { readonly denied: string; readonly reason: 'no-identity' | 'wrong-gateway' | 'not-allowed' };
@@ -26,7 +41,7 @@ export interface Authenticator {
   /** Checked when the stream opens, before any request: undefined means "wait for the node". */
   readonly onConnect: (auth: PeerAuth) => AuthResult | undefined;
   /** Checked on the first request, with the node cluster the client claims. */
-  readonly onNode: (auth: PeerAuth, nodeCluster: string) => AuthResult;
+  readonly onNode: (auth: PeerAuth, node: ClaimedNode) => AuthResult;
 }
 
 /**
@@ -41,7 +56,7 @@ export const mtlsAuthenticator: Authenticator = {
       reason: 'no-identity',
     };
   },
-  onNode(auth, nodeCluster) {
+  onNode(auth, { cluster: nodeCluster, userAgentName }) {
     const gateway = gatewayFromPeerCertificate(auth.sslPeerCertificate);
     if (!gateway) return { denied: 'no valid Legate xDS client certificate', reason: 'no-identity' };
     if (nodeCluster !== gateway) {
@@ -50,7 +65,7 @@ export const mtlsAuthenticator: Authenticator = {
         reason: 'wrong-gateway',
       };
     }
-    return { gateway, view: 'envoy' };
+    return { gateway, view: viewForUserAgent(userAgentName) };
   },
 };
 
@@ -63,7 +78,7 @@ export const mtlsAuthenticator: Authenticator = {
 export function proxylessAuthenticator(allow: (gateway: GatewayKey) => boolean): Authenticator {
   return {
     onConnect: () => undefined,
-    onNode(_auth, nodeCluster) {
+    onNode(_auth, { cluster: nodeCluster }) {
       const parsed = parseGatewayKey(nodeCluster);
       const gateway = parsed ? (`${parsed.namespace}/${parsed.name}` as const) : undefined;
       if (!gateway || !allow(gateway)) {

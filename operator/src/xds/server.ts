@@ -12,6 +12,7 @@ import {
   type DeltaDiscoveryResponseMessage,
   type DiscoveryRequestMessage,
   type DiscoveryResponseMessage,
+  type NodeMessage,
 } from './ads-service.ts';
 import {
   type Authenticator,
@@ -86,11 +87,7 @@ interface ProtocolStream<Req, Res extends BaseResponse> {
   handleChange(typeUrls: readonly string[]): Res[];
 }
 
-interface Protocol<
-  Msg extends { node?: { id?: string; cluster?: string } | null; typeUrl?: string },
-  Req,
-  Res extends BaseResponse,
-> {
+interface Protocol<Msg extends { node?: NodeMessage | null; typeUrl?: string }, Req, Res extends BaseResponse> {
   readonly name: XdsProtocol;
   toRequest(message: Msg): Req;
   toMessage(response: Res): object;
@@ -294,11 +291,11 @@ export class XdsServer {
     for (const session of sessions) session.onChange(change.typeUrls);
   }
 
-  #serve<
-    Msg extends { node?: { id?: string; cluster?: string } | null; typeUrl?: string },
-    Req,
-    Res extends BaseResponse,
-  >(call: grpc.ServerDuplexStream<Msg, object>, protocol: Protocol<Msg, Req, Res>, authenticator: Authenticator): void {
+  #serve<Msg extends { node?: NodeMessage | null; typeUrl?: string }, Req, Res extends BaseResponse>(
+    call: grpc.ServerDuplexStream<Msg, object>,
+    protocol: Protocol<Msg, Req, Res>,
+    authenticator: Authenticator,
+  ): void {
     const auth = call.getAuthContext();
     let session: (Session & { stream: ProtocolStream<Req, Res>; view: View }) | undefined;
     let nodeId = '';
@@ -341,7 +338,7 @@ export class XdsServer {
       const cluster = message.node?.cluster ?? '';
       if (!session) {
         nodeId = message.node?.id ?? '';
-        const result = authenticator.onNode(auth, cluster);
+        const result = authenticator.onNode(auth, { cluster, userAgentName: message.node?.userAgentName ?? '' });
         if ('denied' in result) return deny(result);
         const { gateway, view } = result;
         const cache = this.#cacheFor(view);
