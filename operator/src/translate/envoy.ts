@@ -35,11 +35,14 @@ function statPrefix(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '.');
 }
 
-function httpConnectionManager(routeConfig: string, proxyless: boolean): Json {
+function httpConnectionManager(routeConfig: string, inline?: IrRouteConfig): Json {
+  const proxyless = inline !== undefined;
   const hcm: Json = {
     '@type': HCM_TYPE,
     statPrefix: statPrefix(routeConfig),
-    rds: { routeConfigName: routeConfig, configSource: ADS },
+    ...(inline
+      ? { routeConfig: renderRouteConfig(inline, true) }
+      : { rds: { routeConfigName: routeConfig, configSource: ADS } }),
     // The router must be the last filter (Envoy and grpc-js-xds both insist).
     httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER_TYPE } }],
   };
@@ -56,7 +59,7 @@ function filterChain(chain: IrFilterChain, https: boolean): Json {
     filters: [
       {
         name: 'envoy.filters.network.http_connection_manager',
-        typedConfig: httpConnectionManager(chain.routeConfig.name, false),
+        typedConfig: httpConnectionManager(chain.routeConfig.name),
       },
     ],
   };
@@ -94,9 +97,13 @@ export function renderListener(l: IrListener): Json {
   return out;
 }
 
-/** The proxyless-gRPC entry point: an API listener whose HCM reads the same route configuration. */
-export function renderApiListener(a: IrApiListener): Json {
-  return { name: a.name, apiListener: { apiListener: httpConnectionManager(a.routeConfig, true) } };
+/**
+ * The proxyless-gRPC entry point: an API listener carrying its route configuration inline, in the
+ * form grpc-js-xds accepts (it rejects a whole RouteConfiguration with a redirect or a direct
+ * response, so those routes point at the never-existing invalid-backend cluster: the RPC fails).
+ */
+export function renderApiListener(a: IrApiListener, routeConfig: IrRouteConfig): Json {
+  return { name: a.name, apiListener: { apiListener: httpConnectionManager(a.routeConfig, routeConfig) } };
 }
 
 function headerOptions(mods: IrHeaderMods | undefined): Json {
@@ -182,7 +189,8 @@ function weightedCluster(b: IrBackend): Json {
   };
 }
 
-function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other'): Json {
+function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other', proxyless: boolean): Json {
+  if (proxyless && a.kind !== 'forward') return { route: { cluster: INVALID_BACKEND_CLUSTER } };
   if (a.kind === 'direct') return { directResponse: { status: a.status, body: { inlineString: `${a.body}\n` } } };
   if (a.kind === 'redirect') {
     const r: Json = { responseCode: REDIRECT_CODES[a.statusCode] ?? 'FOUND' };
@@ -218,17 +226,17 @@ function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other'): J
   return { route };
 }
 
-function renderRoutes(r: IrRoute): Json[] {
+function renderRoutes(r: IrRoute, proxyless: boolean): Json[] {
   return pathVariants(r.match).map(({ path, piece }, _i, all) => ({
     name: all.length > 1 ? `${r.name}/${piece}` : r.name,
     match: matchJson(r.match, path),
-    ...actionJson(r.action, piece),
+    ...actionJson(r.action, piece, proxyless),
     ...prefixed('request', r.requestHeaders),
     ...prefixed('response', r.responseHeaders),
   }));
 }
 
-export function renderRouteConfig(rc: IrRouteConfig): Json {
+export function renderRouteConfig(rc: IrRouteConfig, proxyless = false): Json {
   return {
     name: rc.name,
     // The spec: the port in a Host header is ignored for matching, and forwarded unchanged.
@@ -236,7 +244,7 @@ export function renderRouteConfig(rc: IrRouteConfig): Json {
     virtualHosts: rc.virtualHosts.map((vh) => ({
       name: vh.name,
       domains: [vh.domain],
-      routes: vh.routes.flatMap(renderRoutes),
+      routes: vh.routes.flatMap((r) => renderRoutes(r, proxyless)),
     })),
   };
 }
@@ -276,7 +284,8 @@ export function renderEndpoints(e: IrEndpoints): Json {
   if (zones.length > 0) {
     // gRPC ignores localities without a weight, so every locality gets weight 1.
     out.endpoints = zones.map((zone) => ({
-      ...(zone ? { locality: { zone } } : {}),
+      // grpc-js-xds rejects an endpoint group without a locality, even an empty one.
+      locality: zone ? { zone } : ({} as Json),
       lbEndpoints: byZone.get(zone) ?? [],
       loadBalancingWeight: 1,
     }));

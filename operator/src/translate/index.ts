@@ -45,8 +45,8 @@ export interface GatewayTranslation {
   resources: Partial<Record<TypeUrl, EnvoyResource[]>>;
   /**
    * Proxyless-gRPC API listeners (`<namespace>/<gateway>/<listener>`), served by name to gRPC clients
-   * and never to Envoy (a socket-less listener would be rejected). They point at the same route
-   * configurations, clusters and endpoints as `resources`.
+   * and never to Envoy (a socket-less listener would be rejected). Each carries its routes inline
+   * (in the form grpc-js-xds accepts) and uses the same clusters and endpoints as `resources`.
    */
   proxylessListeners: EnvoyResource[];
   status: { gateway: GatewayStatusResult; routes: RouteParentStatusResult[] };
@@ -127,9 +127,13 @@ export function translateGateway(
       errors,
     ),
   };
+  const routeConfigsByName = new Map(routeConfigs.map((rc) => [rc.name, rc]));
   const proxylessListeners = encodeAll(
     TypeUrls.listener,
-    ir.apiListeners.map((a) => ({ name: a.name, json: renderApiListener(a) })),
+    ir.apiListeners.flatMap((a) => {
+      const rc = routeConfigsByName.get(a.routeConfig);
+      return rc ? [{ name: a.name, json: renderApiListener(a, rc) }] : [];
+    }),
     errors,
   );
   return {
