@@ -13,7 +13,6 @@ import {
   FilterDataStatus,
   FilterHeadersStatus,
   Gauge,
-  getCurrentTimeNanoseconds,
   getProperty,
   getPropertyString,
   getSharedData,
@@ -139,7 +138,6 @@ class ProbeStream extends HttpContext {
       requestHeaders.replace('x-prop-source', source != null ? source : '<none>');
       requestHeaders.replace('x-prop-missing', getProperty(['no', 'such']) == null ? 'null' : 'set');
       requestHeaders.replace('x-prop-size-bytes', size != null ? size.byteLength.toString() : '<none>');
-      requestHeaders.replace('x-now-ms', (getCurrentTimeNanoseconds() / 1_000_000).toString());
       return FilterHeadersStatus.Continue;
     }
     if (this.action == 'config') {
