@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import asc from 'assemblyscript/asc';
+import { compileFilter, formatDiagnostic } from '../cli/compile.ts';
 
 const builtinsDir = import.meta.dirname;
 const repoRoot = join(builtinsDir, '..', '..');
@@ -19,9 +20,8 @@ export const MODULES = {
 } as const;
 export type ModuleName = keyof typeof MODULES;
 
-// Envoy has no env.abort: filters use the SDK's logging `legateAbort`; the host-free test modules
-// (which do not link the SDK's host imports) use a plain trap (crypto/assembly/abort.ts).
-const SDK_ABORT = 'legateAbort';
+// Shipped filters compile with the SDK's Envoy flags (filters/cli/compile.ts). The host-free test
+// modules do not link the SDK's host imports, so their abort is a plain trap (crypto/assembly/abort.ts).
 const TRAP_ABORT = 'filters/builtins/crypto/assembly/abort/trap';
 
 export function wasmPath(name: ModuleName): string {
@@ -32,6 +32,11 @@ export function wasmPath(name: ModuleName): string {
 export async function compile(name: ModuleName): Promise<string> {
   mkdirSync(buildDir, { recursive: true });
   const out = wasmPath(name);
+  if (MODULES[name].shipped) {
+    const r = await compileFilter(join(builtinsDir, MODULES[name].entry), out);
+    if (!r.ok) throw new Error(`asc ${name}:\n${r.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`);
+    return out;
+  }
   const entry = relative(repoRoot, join(builtinsDir, MODULES[name].entry));
   const stderr: string[] = [];
   const result = await asc.main(
@@ -48,7 +53,7 @@ export async function compile(name: ModuleName): Promise<string> {
       '--runtime',
       'incremental',
       '--use',
-      `abort=${MODULES[name].shipped ? SDK_ABORT : TRAP_ABORT}`,
+      `abort=${TRAP_ABORT}`,
       '--noAssert',
     ],
     {

@@ -113,7 +113,7 @@ export class Modulus {
     let inv: u32 = 1;
     for (let i = 0; i < 5; i++) inv *= 2 - n0 * inv;
     this.n0inv = 0 - inv;
-    this.t = new StaticArray<u32>(k + 2);
+    this.t = new StaticArray<u32>(k + 1);
     this.tmp = new StaticArray<u32>(k);
     this.one = new StaticArray<u32>(k);
     this.rr = new StaticArray<u32>(k);
@@ -153,31 +153,31 @@ export class Modulus {
     const pb = changetype<usize>(b);
     const pn = changetype<usize>(this.n);
     const n0inv = this.n0inv;
-    memory.fill(t, 0, (k + 2) << 2);
+    const a0 = <u64>load<u32>(pa);
+    const n0 = <u64>load<u32>(pn);
+    memory.fill(t, 0, (k + 1) << 2);
+    // One pass per word of b that adds a·b[i] and m·n together (two carry chains, since their sum can
+    // exceed 64 bits) and shifts t down one word: t = (t + a·b[i] + m·n) / 2^32.
     for (let i: usize = 0; i < k; i++) {
       const bi = <u64>load<u32>(pb + (i << 2));
-      let c: u64 = 0;
-      for (let j: usize = 0; j < k; j++) {
-        const s = <u64>load<u32>(t + (j << 2)) + <u64>load<u32>(pa + (j << 2)) * bi + c;
-        store<u32>(t + (j << 2), <u32>s);
-        c = s >> 32;
-      }
-      let s = <u64>load<u32>(t + (k << 2)) + c;
-      store<u32>(t + (k << 2), <u32>s);
-      store<u32>(t + ((k + 1) << 2), <u32>(s >> 32));
+      let s1 = <u64>load<u32>(t) + a0 * bi;
       // m must be reduced mod 2^32: computed in a u32 local, since <u64>(…) would widen the product.
-      const m32: u32 = load<u32>(t) * n0inv;
+      const m32: u32 = <u32>s1 * n0inv;
       const m = <u64>m32;
-      s = <u64>load<u32>(t) + m * <u64>load<u32>(pn);
-      c = s >> 32;
+      let c1 = s1 >> 32;
+      let s2 = (s1 & 0xffffffff) + m * n0;
+      let c2 = s2 >> 32;
       for (let j: usize = 1; j < k; j++) {
-        s = <u64>load<u32>(t + (j << 2)) + m * <u64>load<u32>(pn + (j << 2)) + c;
-        store<u32>(t + ((j - 1) << 2), <u32>s);
-        c = s >> 32;
+        const o = j << 2;
+        s1 = <u64>load<u32>(t + o) + <u64>load<u32>(pa + o) * bi + c1;
+        c1 = s1 >> 32;
+        s2 = (s1 & 0xffffffff) + m * <u64>load<u32>(pn + o) + c2;
+        c2 = s2 >> 32;
+        store<u32>(t + o - 4, <u32>s2);
       }
-      s = <u64>load<u32>(t + (k << 2)) + c;
-      store<u32>(t + ((k - 1) << 2), <u32>s);
-      store<u32>(t + (k << 2), load<u32>(t + ((k + 1) << 2)) + <u32>(s >> 32));
+      const top = <u64>load<u32>(t + (k << 2)) + c1 + c2;
+      store<u32>(t + ((k - 1) << 2), <u32>top);
+      store<u32>(t + (k << 2), <u32>(top >> 32));
     }
     // t < 2n: one conditional subtraction.
     const po = changetype<usize>(out);
