@@ -44,8 +44,9 @@ export interface ListenerContext {
 /** An IR route with the data the spec's precedence order needs. */
 export interface RankedRoute {
   route: IrRoute;
-  /** 0 exact, 1 regex, 2 prefix. */
+  /** HTTPRoute: 0 exact, 1 regex, 2 prefix. GRPCRoute: always 0. */
   pathRank: number;
+  /** HTTPRoute: path length. GRPCRoute: characters of the service match, then of the method match. */
   pathLength: number;
   hasMethod: boolean;
   headers: number;
@@ -256,7 +257,11 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
               backendRefs: (rule.backendRefs ?? []) as HTTPBackendRef[],
             };
       const compiled = compileRule(parts, ctx, resolve, out.refErrors);
+      const grpcMatches =
+        r.kind === 'GRPCRoute' ? (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]) : [];
       parts.matches.forEach((match, matchIndex) => {
+        // GRPCRoute precedence: more characters in the service match, then in the method match.
+        const grpc = grpcMatches[matchIndex]?.method;
         const route: IrRoute = {
           name: `${r.kind}/${routeKey}/rule/${ruleIndex}/match/${matchIndex}`,
           match,
@@ -266,8 +271,11 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
         if (compiled.responseHeaders) route.responseHeaders = compiled.responseHeaders;
         out.routes.push({
           route,
-          pathRank: match.path.kind === 'exact' ? 0 : match.path.kind === 'regex' ? 1 : 2,
-          pathLength: match.path.value.length,
+          pathRank: r.kind === 'GRPCRoute' ? 0 : match.path.kind === 'exact' ? 0 : match.path.kind === 'regex' ? 1 : 2,
+          pathLength:
+            r.kind === 'GRPCRoute'
+              ? (grpc?.service?.length ?? 0) * 1_000 + (grpc?.method?.length ?? 0)
+              : match.path.value.length,
           hasMethod: match.method !== undefined,
           headers: match.headers.length,
           queryParams: match.queryParams.length,

@@ -741,3 +741,27 @@ describe('robustness and determinism', () => {
     assert.equal(translateGateway(inp, 'team/gw'), undefined);
   });
 });
+
+describe('GRPCRoute precedence', () => {
+  it('a service match outranks a method-only match', () => {
+    const t = mustTranslate(
+      input({
+        gateways: [gw],
+        grpcRoutes: [
+          grpcRoute('team', 'm', {
+            parentRefs: [{ name: 'gw' }],
+            rules: [
+              { matches: [{ method: { method: 'Get' } }], backendRefs: [{ name: 'a', port: 80 }] },
+              { matches: [{ method: { service: 'shop.Cart' } }], backendRefs: [{ name: 'b', port: 80 }] },
+            ],
+          }),
+        ],
+        services: [service('team', 'a', 80), service('team', 'b', 80)],
+      }),
+      'team/gw',
+    );
+    const rc = resource(t, 'route', 'team/gw/80');
+    assert.deepEqual(backends(envoyRoute(rc, { host: 'h', path: '/shop.Cart/Get' })), { 'team/b/80/h2c': 1 });
+    assert.deepEqual(backends(envoyRoute(rc, { host: 'h', path: '/shop.Other/Get' })), { 'team/a/80/h2c': 1 });
+  });
+});
