@@ -75,7 +75,7 @@ cluster is detected by reading kube-system, which every cluster has.
 {{- end -}}
 {{- end -}}
 {{- if $missing -}}
-{{- fail (printf "\n\nLegate needs the Gateway API CRDs (%s or newer, standard channel); missing: %s.\nInstall them first:\n  %s\nor let the chart install them: --set-file gatewayAPI.crds.manifest=<standard-install.yaml>\n(or skip this check with --set gatewayAPI.check=false)." .Values.gatewayAPI.version (join ", " $missing) $install) -}}
+{{- fail (printf "\n\nLegate needs the Gateway API CRDs (standard channel, %s or newer; tested with %s); missing: %s.\nInstall them first:\n  %s\nor let the chart install them: --set-file gatewayAPI.crds.manifest=<standard-install.yaml>\n(or skip this check with --set gatewayAPI.check=false)." .Values.gatewayAPI.minVersion .Values.gatewayAPI.version (join ", " $missing) $install) -}}
 {{- end -}}
 {{- $crd := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "gateways.gateway.networking.k8s.io" -}}
 {{- $bundle := index (default dict $crd.metadata.annotations) "gateway.networking.k8s.io/bundle-version" | default "" -}}
