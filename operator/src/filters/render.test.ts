@@ -121,11 +121,8 @@ describe('render', () => {
       value: string;
     };
     assert.equal(config.value, '{"issuer":"me"}');
-    assert.equal(
-      (renderExtensionConfig(onRule)?.typedConfig as Json).config &&
-        ((renderExtensionConfig(onRule)?.typedConfig as Json).config as Json).failOpen,
-      true,
-    );
+    const failOpen = ((renderExtensionConfig(onRule) ?? {}).typedConfig as Json).config as Json;
+    assert.equal(failOpen.failOpen, true, 'FailOpen becomes fail_open');
   });
 
   it('puts the filters before the router in policy order, route-scoped ones disabled, and encodes strictly', () => {
