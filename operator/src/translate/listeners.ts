@@ -5,6 +5,7 @@ import type { Gateway, Listener, RouteGroupKind } from '../k8s/gateway-api.ts';
 import { GatewayApiGroup, ListenerReason } from '../k8s/gateway-api.ts';
 import type { IndexedInput } from './input.ts';
 import type { IrSecret } from './ir.ts';
+import { envoyBindPort } from './names.ts';
 import type { RefError } from './references.ts';
 import { resolveCertificate } from './references.ts';
 
@@ -98,6 +99,21 @@ function checkOne(index: IndexedInput, gateway: Gateway, listener: Listener): Ch
 /** Validates every listener of a Gateway, including conflicts between them. */
 export function checkListeners(index: IndexedInput, gateway: Gateway): CheckedListener[] {
   const checked = (gateway.spec?.listeners ?? []).map((l) => checkOne(index, gateway, l));
+  // Ports below 1024 are bound at port + 10000: 80 and 10080 would need the same Envoy socket.
+  const bindPorts = new Map<number, Set<number>>();
+  for (const c of checked) {
+    const bind = envoyBindPort(c.listener.port);
+    bindPorts.set(bind, (bindPorts.get(bind) ?? new Set()).add(c.listener.port));
+  }
+  for (const c of checked) {
+    const ports = bindPorts.get(envoyBindPort(c.listener.port)) ?? new Set();
+    if (!c.notAccepted && ports.size > 1) {
+      c.notAccepted = {
+        reason: ListenerReason.PortUnavailable,
+        message: `ports ${[...ports].sort((a, b) => a - b).join(' and ')} both need Envoy port ${envoyBindPort(c.listener.port)} (ports below 1024 are bound at port + 10000)`,
+      };
+    }
+  }
   const byPort = new Map<number, CheckedListener[]>();
   for (const c of checked) {
     if (c.notAccepted) continue;

@@ -542,12 +542,15 @@ describe('attachment and status', () => {
       { name: 'd', port: 8443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'cert' }] } },
       { name: 'e', port: 9000, protocol: 'UDP' },
       { name: 'f', port: 8080, protocol: 'HTTP' },
+      { name: 'g', port: 81, protocol: 'HTTP' },
+      { name: 'h', port: 10081, protocol: 'HTTP' },
     ]);
     const t = mustTranslate(input({ gateways: [g], secrets: [tlsSecret('team', 'cert')] }), 'team/gw');
     assert.ok(listenerConditions(t, 'a').includes('Conflicted=True/HostnameConflict'));
     assert.ok(listenerConditions(t, 'd').includes('Conflicted=True/ProtocolConflict'));
     assert.ok(listenerConditions(t, 'e').includes('Accepted=False/UnsupportedProtocol'));
     assert.ok(listenerConditions(t, 'f').includes('Programmed=True/Programmed'));
+    assert.ok(listenerConditions(t, 'h').includes('Accepted=False/PortUnavailable'));
     assert.deepEqual(names(t, 'type.googleapis.com/envoy.config.listener.v3.Listener'), ['team/gw/8080']);
     assert.deepEqual(
       t.status.gateway.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`),
