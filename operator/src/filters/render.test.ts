@@ -121,7 +121,7 @@ describe('render', () => {
       value: string;
     };
     assert.equal(config.value, '{"issuer":"me"}');
-    const failOpen = ((renderExtensionConfig(onRule) ?? {}).typedConfig as Json).config as Json;
+    const failOpen = (renderExtensionConfig(onRule)?.typedConfig as Json).config as Json;
     assert.equal(failOpen.failOpen, true, 'FailOpen becomes fail_open');
   });
 
