@@ -7,6 +7,7 @@ import { jsonLogger } from './controller/log.ts';
 import { OperatorMetrics } from './controller/metrics.ts';
 import { LegateOperator } from './controller/operator.ts';
 import { parseOptions, usage } from './controller/options.ts';
+import { loadXdsCa } from './controller/xds-ca.ts';
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   const log = jsonLogger(options.logLevel, { identity: options.identity });
   const metrics = new OperatorMetrics();
   const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const issuer = options.xdsCaDir ? await loadXdsCa(options.xdsCaDir) : undefined;
+  if (!issuer) log.warn('no --xds-ca-dir: Gateway xDS client certificates are not issued');
   const operator = new LegateOperator({
     kubeConfig,
     kubeconfigPath: options.kubeconfig,
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     identity: options.identity,
     resyncSeconds: options.resyncSeconds,
     controllerName: options.controllerName,
+    issuer,
     log,
     metrics,
   });

@@ -22,6 +22,7 @@ export interface OperatorArgs {
   controllerName: string;
   leaseName: string;
   identity: string;
+  extraArgs?: string[];
 }
 
 export function startOperator(a: OperatorArgs): OperatorProcess {
@@ -48,6 +49,7 @@ export function startOperator(a: OperatorArgs): OperatorProcess {
       '0',
       '--log-level',
       'debug',
+      ...(a.extraArgs ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: a.kubeconfigPath } },
   );

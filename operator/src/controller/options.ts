@@ -24,6 +24,8 @@ export interface OperatorOptions {
   resyncSeconds: number;
   /** GatewayClasses with this controllerName are ours. */
   controllerName: string;
+  /** Folder with the xDS CA's tls.crt and tls.key; without it no client certificates are issued. */
+  xdsCaDir: string | undefined;
 }
 
 export const usage = `legate operator
@@ -41,6 +43,8 @@ export const usage = `legate operator
   --identity ID              this replica's identity in the Lease (env POD_NAME; default <hostname>-<pid>)
   --resync-seconds N         periodic full re-list (default 300)
   --controller-name NAME     GatewayClass controllerName to serve (default legate.dev/gateway-controller)
+  --xds-ca-dir DIR           xDS CA (tls.crt, tls.key) that issues each Gateway's client certificate
+                             Secret legate-<gateway>-xds (env LEGATE_XDS_CA_DIR; default: none issued)
 `;
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -67,6 +71,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
       identity: { type: 'string' },
       'resync-seconds': { type: 'string' },
       'controller-name': { type: 'string' },
+      'xds-ca-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -91,5 +96,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     identity: values.identity ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
     resyncSeconds: resync,
     controllerName: values['controller-name'] ?? ControllerName,
+    xdsCaDir: values['xds-ca-dir'] ?? (env.LEGATE_XDS_CA_DIR || undefined),
   };
 }

@@ -1,0 +1,111 @@
+// Each Gateway gets its own xDS client certificate, issued by the operator's CA (loaded from a
+// mounted kubernetes.io/tls Secret folder, as the Helm chart mounts it) into the Secret
+// legate-<gateway>-xds that the Envoy Deployment mounts; it is reissued when it comes from another
+// CA, and removed with the Gateway.
+
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
+import { type TestCluster, testCluster } from '../harness/cluster.ts';
+import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests read back in tests
+type Obj = KubernetesObject & Record<string, any>;
+const gwApi = 'gateway.networking.k8s.io/v1';
+
+describe('operator: per-Gateway xDS client certificates', () => {
+  const suffix = uniqueSuffix();
+  const ns = `op-id-${suffix}`;
+  const controllerName = `legate.dev/test-${suffix}`;
+  const className = `legate-${suffix}`;
+  const caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-ca-'));
+  let ca: XdsCertificateAuthority;
+  let cluster: TestCluster;
+  let kube: Kube;
+  let operator: OperatorProcess;
+  const secret = () => kube.get<Obj>('v1', 'Secret', ns, 'legate-web-xds');
+  const decode = (s: Obj, key: string) => Buffer.from(s.data[key], 'base64').toString();
+
+  before(async () => {
+    ca = await XdsCertificateAuthority.create();
+    writeFileSync(path.join(caDir, 'tls.crt'), ca.certPem);
+    writeFileSync(path.join(caDir, 'tls.key'), ca.export().keyPem);
+    cluster = await testCluster();
+    kube = new Kube(cluster.kubeConfig());
+    await kube.createNamespace(ns);
+    await kube.apply({
+      apiVersion: gwApi,
+      kind: 'GatewayClass',
+      metadata: { name: className },
+      spec: { controllerName },
+    } as Obj);
+    operator = startOperator({
+      kubeconfigPath: cluster.kubeconfigPath,
+      namespace: ns,
+      controllerName,
+      leaseName: `legate-${suffix}`,
+      identity: `id-${suffix}`,
+      extraArgs: ['--xds-ca-dir', caDir],
+    });
+  });
+
+  after(async () => {
+    await operator?.stop();
+    await kube?.objects
+      .delete({ apiVersion: gwApi, kind: 'GatewayClass', metadata: { name: className } })
+      .catch(() => {});
+    await kube?.core.deleteNamespace({ name: ns }).catch(() => {});
+    await cluster?.stop();
+    rmSync(caDir, { recursive: true, force: true });
+  });
+
+  it('issues legate-<gateway>-xds with the Gateway SPIFFE identity, signed by the operator CA', async () => {
+    await kube.apply({
+      apiVersion: gwApi,
+      kind: 'Gateway',
+      metadata: { name: 'web', namespace: ns },
+      spec: { gatewayClassName: className, listeners: [{ name: 'http', protocol: 'HTTP', port: 8080 }] },
+    } as Obj);
+    const s = await eventually('xDS Secret', secret);
+    assert.equal(s.type, 'kubernetes.io/tls');
+    const cert = new X509Certificate(decode(s, 'tls.crt'));
+    assert.equal(cert.subjectAltName, `URI:spiffe://legate.dev/ns/${ns}/gateway/web`);
+    assert.ok(cert.verify(new X509Certificate(ca.certPem).publicKey), 'signed by the operator CA');
+    assert.equal(decode(s, 'ca.crt'), ca.certPem);
+    assert.ok(decode(s, 'tls.key').includes('PRIVATE KEY'));
+    const deploy = await eventually('Deployment', () => kube.get<Obj>('apps/v1', 'Deployment', ns, 'legate-web'));
+    const volume = deploy.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'xds-tls');
+    assert.equal(volume.secret.secretName, 'legate-web-xds');
+  });
+
+  it('reissues a certificate that another CA signed', async () => {
+    const other = await XdsCertificateAuthority.create();
+    const foreign = await other.issueGatewayCertificate(`${ns}/web`);
+    await kube.objects.replace({
+      ...((await secret()) as Obj),
+      data: undefined,
+      stringData: { 'tls.crt': foreign.certPem, 'tls.key': foreign.keyPem, 'ca.crt': foreign.caPem },
+    } as Obj);
+    // Any change to the Gateway's objects brings a reconcile; touch the Gateway to be explicit.
+    await kube.apply({
+      apiVersion: gwApi,
+      kind: 'Gateway',
+      metadata: { name: 'web', namespace: ns, annotations: { touched: '1' } },
+      spec: { gatewayClassName: className, listeners: [{ name: 'http', protocol: 'HTTP', port: 8080 }] },
+    } as Obj);
+    await eventually('reissued by our CA', async () => {
+      const s = await secret();
+      return s && decode(s, 'ca.crt') === ca.certPem ? true : undefined;
+    });
+  });
+
+  it('removes the Secret with the Gateway', async () => {
+    await kube.objects.delete({ apiVersion: gwApi, kind: 'Gateway', metadata: { name: 'web', namespace: ns } });
+    await eventually('Secret deleted', async () => ((await secret()) ? undefined : true));
+  });
+});
