@@ -59,7 +59,7 @@ async function runClients(port: number, plans: ClientPlan[]): Promise<void> {
       call.write({ typeUrl, responseNonce: response.nonce });
       if (waitingFor.delete(typeUrl) && waitingFor.size === 0 && --pending === 0) send({ kind: 'ready' });
     });
-    call.on('error', (error) => console.error(`${plan.gateway}: ${error.message}`));
+    call.on('error', (error) => process.stderr.write(`${plan.gateway}: ${error.message}\n`));
     const node = { id: `envoy-${plan.gateway}`, cluster: plan.gateway };
     call.write({ node, typeUrl: TypeUrls.cluster });
     call.write({ typeUrl: TypeUrls.endpoint, resourceNamesSubscribe: plan.endpointNames });
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
 if (process.argv.includes('--clients')) {
   process.once('message', (message: { port: number; plans: ClientPlan[] }) => {
     runClients(message.port, message.plans).catch((error) => {
-      console.error(error);
+      process.stderr.write(`${String(error)}\n`);
       process.exit(1);
     });
   });

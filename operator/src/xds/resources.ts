@@ -14,7 +14,7 @@ export interface EncodedResource {
 /** A Gateway's full desired state: every resource it has, per type URL. A missing type means none. */
 export type ResourcesByTypeUrl =
   | ReadonlyMap<string, readonly EncodedResource[]>
-  | Readonly<Record<string, readonly EncodedResource[]>>;
+  | Readonly<Partial<Record<string, readonly EncodedResource[]>>>;
 
 /** The type URLs the server serves, in the order a change is pushed (Envoy's warming order). */
 export const pushOrder: readonly string[] = [
@@ -41,7 +41,9 @@ export function contentHash(bytes: Uint8Array): string {
 }
 
 export function entriesOf(resources: ResourcesByTypeUrl): [string, readonly EncodedResource[]][] {
-  return resources instanceof Map ? [...resources.entries()] : Object.entries(resources);
+  const entries: [string, readonly EncodedResource[] | undefined][] =
+    resources instanceof Map ? [...resources.entries()] : Object.entries(resources);
+  return entries.filter((entry): entry is [string, readonly EncodedResource[]] => entry[1] !== undefined);
 }
 
 /** A stored resource: its bytes and their hash. */
