@@ -3,6 +3,7 @@
 // and all — passes a server-side dry run on a real kube-apiserver, and the chart's files stay in step
 // with their sources (crds/, the values table).
 import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { crdDrift, readmeWithTable } from '../../scripts/helm-chart.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { chartDir, type Helm, helmCli, kubeVersion, objectId, parseObjects } from '../harness/helm.ts';
@@ -182,6 +184,23 @@ describe('helm chart: lint, template and server-side dry run', () => {
     );
     assert.notEqual(noCertManager.code, 0);
     assert.match(noCertManager.stderr, /xds\.tls\.mode=certManager needs the API cert-manager\.io\/v1\/Certificate/);
+  });
+
+  it('generates an ECDSA P-256 xDS CA that the operator can load and sign Gateway certificates with', async () => {
+    const secret = find(await render(), 'Secret', 'legate-xds-ca');
+    const certPem = Buffer.from(secret.data['tls.crt'], 'base64').toString();
+    const keyPem = Buffer.from(secret.data['tls.key'], 'base64').toString();
+    const caCert = new X509Certificate(certPem);
+    assert.equal(caCert.ca, true);
+    assert.equal(caCert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    // Sprig writes the key as SEC1 ("EC PRIVATE KEY"); the operator's CA loader takes PKCS#8, which
+    // Node converts to without loss.
+    const pkcs8 = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'pem' }).toString();
+    const ca = await XdsCertificateAuthority.load({ certPem, keyPem: pkcs8 });
+    const issued = await ca.issueGatewayCertificate(`${namespace}/web`);
+    const leaf = new X509Certificate(issued.certPem);
+    assert.ok(leaf.verify(caCert.publicKey), 'the Gateway certificate is signed by the chart CA');
+    assert.equal(leaf.issuer, caCert.subject);
   });
 
   it('renders a ServiceMonitor only when asked and when the Prometheus Operator API is there', async () => {
