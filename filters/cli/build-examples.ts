@@ -1,7 +1,7 @@
 // `npm run build -w filters`: compiles the SDK's examples and test filters to filters/build/*.wasm.
-import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import path from 'node:path';
-import { compileFilter, formatDiagnostic } from './compile.ts';
+import { compileFilter, formatDiagnostic, upToDate } from './compile.ts';
 
 const filtersDir = path.resolve(import.meta.dirname, '..');
 export const buildDir = path.join(filtersDir, 'build');
@@ -18,16 +18,6 @@ export function modulePath(name: string): string {
   return path.join(buildDir, `${name}.wasm`);
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) {
-      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-    }
-  }
-  return newest;
-}
-
 /**
  * The path of a built SDK module, compiling it first when it is missing or older than its sources
  * or the SDK (so a single test file can run without `npm run build`).
@@ -37,10 +27,7 @@ export async function builtModule(name: string): Promise<string> {
   if (!entry) throw new Error(`unknown SDK module ${name}`);
   const out = modulePath(name);
   const sourceDir = path.dirname(path.join(filtersDir, entry));
-  const stale =
-    !existsSync(out) ||
-    statSync(out).mtimeMs < Math.max(newestSource(sourceDir), newestSource(path.join(filtersDir, 'sdk', 'assembly')));
-  if (stale) {
+  if (!upToDate(out, sourceDir)) {
     // Build beside and rename: parallel test processes never read half a module.
     const partial = `${out}.${process.pid}.partial.wasm`;
     const r = await compileFilter(path.join(filtersDir, entry), partial);

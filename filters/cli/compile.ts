@@ -1,7 +1,7 @@
 // Compiles an AssemblyScript filter to a proxy-wasm module with the flags Envoy needs: the
 // incremental runtime (the stub one leaks under load), abort routed to the SDK's legateAbort
 // (Envoy has no env.abort), optimized for size and speed. Then checks the module as Envoy would.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import asc from 'assemblyscript/asc';
 import { checkModule } from '../host/index.ts';
@@ -19,7 +19,6 @@ export const ASC_FLAGS = [
   '3',
   '--shrinkLevel',
   '2',
-  '--converge',
 ] as const;
 
 export type Diagnostic = { file: string; line: number; column: number; message: string };
@@ -82,4 +81,22 @@ export async function compileFilter(entry: string, outFile: string): Promise<Com
   checkModule(module);
   const abi = WebAssemblyApi.Module.exports(module).find((e) => e.name.startsWith('proxy_abi_version_'))!.name;
   return { ok: true, outFile, bytes: statSync(outFile).size, abi };
+}
+
+/** The newest modification time of the .ts files under dir (0 when none). */
+export function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) {
+      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** Whether outFile exists and is newer than the sources in sourceDir and the SDK. */
+export function upToDate(outFile: string, sourceDir: string): boolean {
+  if (!existsSync(outFile)) return false;
+  return statSync(outFile).mtimeMs >= Math.max(newestSource(sourceDir), newestSource(sdkAssemblyDir));
 }
