@@ -214,6 +214,20 @@ function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other', pr
   if (a.hostRewrite !== undefined) route.hostRewriteLiteral = a.hostRewrite;
   if (a.pathRewrite) Object.assign(route, pathRewriteJson(a.pathRewrite, piece, false));
   if (a.timeoutMs !== undefined) route.timeout = duration(a.timeoutMs);
+  if (a.retry) {
+    const policy: Json = {
+      retryOn:
+        a.retry.codes.length > 0
+          ? 'connect-failure,refused-stream,retriable-status-codes'
+          : 'connect-failure,refused-stream',
+      numRetries: a.retry.attempts,
+    };
+    if (a.retry.codes.length > 0) policy.retriableStatusCodes = a.retry.codes;
+    if (a.retry.backoffMs !== undefined) policy.retryBackOff = { baseInterval: duration(a.retry.backoffMs) };
+    // With retries, timeouts.backendRequest bounds each attempt; timeouts.request the whole.
+    if (a.perTryTimeoutMs) policy.perTryTimeout = duration(a.perTryTimeoutMs);
+    route.retryPolicy = policy;
+  }
   if (a.mirrors.length > 0) {
     route.requestMirrorPolicies = a.mirrors.map((m) => {
       const policy: Json = { cluster: m.cluster };

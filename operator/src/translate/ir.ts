@@ -93,6 +93,15 @@ export interface IrForward {
   timeoutMs?: number;
   /** Per backend attempt timeout in ms. */
   perTryTimeoutMs?: number;
+  /** Retries (HTTPRoute `retry`): on connection failures and on the listed status codes. */
+  retry?: IrRetry;
+}
+
+export interface IrRetry {
+  /** Retries after the first attempt (0 is never rendered: no `retry` then). */
+  attempts: number;
+  codes: number[];
+  backoffMs?: number;
 }
 
 export interface IrRedirect {

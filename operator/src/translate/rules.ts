@@ -216,6 +216,7 @@ interface RuleParts {
   filters: readonly AnyFilter[];
   backendRefs: readonly HTTPBackendRef[];
   timeouts?: HTTPRouteRule['timeouts'];
+  retry?: HTTPRouteRule['retry'];
 }
 
 /** Compiles all rules of one route for one listener. Never throws. */
@@ -250,6 +251,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
               filters: (rule as HTTPRouteRule).filters ?? [],
               backendRefs: (rule as HTTPRouteRule).backendRefs ?? [],
               timeouts: (rule as HTTPRouteRule).timeouts,
+              retry: (rule as HTTPRouteRule).retry,
             }
           : {
               matches: (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]).map(grpcMatch),
@@ -405,10 +407,28 @@ function compileRule(
     if (forward.timeoutMs !== undefined && forward.timeoutMs !== 0 && ms > forward.timeoutMs) {
       throw new InvalidRule('timeouts.backendRequest must not be longer than timeouts.request');
     }
-    // Without retries there is one attempt, so the backend timeout bounds the whole request too.
     forward.perTryTimeoutMs = ms;
-    if (forward.timeoutMs === undefined || (ms !== 0 && (forward.timeoutMs === 0 || ms < forward.timeoutMs))) {
+    const attempts = parts.retry ? (parts.retry.attempts ?? 1) : 0;
+    if (attempts > 0) {
+      // With retries, each attempt gets backendRequest; without a request timeout the whole may
+      // take every attempt.
+      forward.timeoutMs ??= ms === 0 ? 0 : ms * (attempts + 1);
+    } else if (forward.timeoutMs === undefined || (ms !== 0 && (forward.timeoutMs === 0 || ms < forward.timeoutMs))) {
+      // Without retries there is one attempt, so the backend timeout bounds the whole request too.
       forward.timeoutMs = ms;
+    }
+  }
+  const retry = parts.retry;
+  if (retry && (retry.attempts ?? 1) > 0) {
+    const codes = [...new Set(retry.codes ?? [])].sort((a, b) => a - b);
+    if (codes.some((c) => !Number.isInteger(c) || c < 400 || c > 599)) {
+      throw new InvalidRule(`retry.codes must be HTTP status codes from 400 to 599`);
+    }
+    forward.retry = { attempts: retry.attempts ?? 1, codes };
+    if (retry.backoff !== undefined) {
+      const ms = parseDuration(retry.backoff);
+      if (ms === undefined) throw new InvalidRule(`retry.backoff ${retry.backoff} is not a valid duration`);
+      if (ms > 0) forward.retry.backoffMs = ms;
     }
   }
   out.action = forward;

@@ -768,3 +768,40 @@ describe('GRPCRoute precedence', () => {
     assert.deepEqual(backends(envoyRoute(rc, { host: 'h', path: '/shop.Other/Get' })), { 'team/a/80/h2c': 1 });
   });
 });
+
+describe('HTTPRoute retry', () => {
+  it('retries on the listed codes with a per-attempt timeout and backoff', () => {
+    const { t } = routeThrough([
+      httpRoute('team', 'retry', {
+        parentRefs: [{ name: 'gw' }],
+        rules: [
+          {
+            retry: { codes: [503, 500, 503], attempts: 2, backoff: '100ms' },
+            timeouts: { backendRequest: '1s' },
+            backendRefs: [{ name: 'a', port: 80 }],
+          },
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/none' } }],
+            retry: { attempts: 0 },
+            backendRefs: [{ name: 'a', port: 80 }],
+          },
+        ],
+      }),
+    ]);
+    const routes = (
+      resource(t, 'route', 'team/gw/80').virtualHosts as { routes: { route: Record<string, unknown> }[] }[]
+    )[0]?.routes;
+    assert.deepEqual(routes?.find((r) => !('retryPolicy' in r.route) === false)?.route, {
+      cluster: 'team/a/80',
+      timeout: '3s',
+      retryPolicy: {
+        retryOn: 'connect-failure,refused-stream,retriable-status-codes',
+        numRetries: 2,
+        retriableStatusCodes: [500, 503],
+        retryBackOff: { baseInterval: '0.1s' },
+        perTryTimeout: '1s',
+      },
+    });
+    assert.equal(routes?.filter((r) => 'retryPolicy' in r.route).length, 1);
+  });
+});
