@@ -35,8 +35,8 @@ interface TypeState {
   names: Set<string>;
   /** name → version (content hash) the client holds or was last sent. */
   clientHas: Map<string, string>;
-  /** Explicitly subscribed names the Gateway does not have: told once, as removed. */
-  unknownToTell: Set<string>;
+  /** Explicitly subscribed names the Gateway does not have, already reported as removed once. */
+  toldMissing: Set<string>;
   answered: boolean;
   /** nonce → system version, for responses not yet ACKed/NACKed. */
   outstanding: Map<string, string>;
@@ -65,7 +65,7 @@ export class DeltaStream {
         wildcard: legacyWildcard,
         names: new Set(),
         clientHas: new Map(Object.entries(request.initialResourceVersions)),
-        unknownToTell: new Set(),
+        toldMissing: new Set(),
         answered: false,
         outstanding: new Map(),
         deliveredChangeAt: this.#startedAt,
@@ -108,7 +108,6 @@ export class DeltaStream {
   }
 
   #applySubscriptions(state: TypeState, request: DeltaRequest): void {
-    const existing = this.#snapshot()?.get(request.typeUrl)?.resources;
     for (const name of request.resourceNamesSubscribe) {
       if (name === '*') {
         state.wildcard = true;
@@ -117,7 +116,7 @@ export class DeltaStream {
       state.names.add(name);
       // A name subscribed again must be sent again even if the client once held it.
       if (!request.initialResourceVersions[name]) state.clientHas.delete(name);
-      if (existing && !existing.has(name)) state.unknownToTell.add(name);
+      state.toldMissing.delete(name);
     }
     for (const name of request.resourceNamesUnsubscribe) {
       if (name === '*') {
@@ -125,7 +124,7 @@ export class DeltaStream {
         continue;
       }
       state.names.delete(name);
-      state.unknownToTell.delete(name);
+      state.toldMissing.delete(name);
       if (!state.wildcard) state.clientHas.delete(name);
     }
     if (!state.wildcard) {
@@ -146,8 +145,15 @@ export class DeltaStream {
     }
     const removed = new Set<string>();
     for (const name of state.clientHas.keys()) if (!typeSnapshot.resources.has(name)) removed.add(name);
-    for (const name of state.unknownToTell) if (!typeSnapshot.resources.has(name)) removed.add(name);
-    state.unknownToTell.clear();
+    // A subscribed name the Gateway does not have is reported once, so Envoy does not wait for its
+    // initial fetch timeout; it is sent as soon as it appears.
+    for (const name of state.names) {
+      if (!typeSnapshot.resources.has(name) && !state.toldMissing.has(name)) {
+        removed.add(name);
+        state.toldMissing.add(name);
+      }
+    }
+    for (const name of typeSnapshot.resources.keys()) state.toldMissing.delete(name);
     // The first answer to a wildcard subscription is sent even when empty, so the client can finish
     // its initial fetch instead of waiting for a timeout.
     const mustAnswer = !state.answered && state.wildcard;

@@ -140,6 +140,30 @@ describe('DeltaStream', () => {
     assert.deepEqual(delta.handleChange([TypeUrls.cluster]), []);
   });
 
+  it('reports a subscribed name the Gateway lacks once, and sends it when it appears', () => {
+    const { cache, delta } = setup();
+    const subscribe = delta.handleRequest({
+      typeUrl: TypeUrls.endpoint,
+      responseNonce: '',
+      resourceNamesSubscribe: ['later'],
+      resourceNamesUnsubscribe: [],
+      initialResourceVersions: {},
+    });
+    assert.deepEqual(subscribe.responses, [], 'nothing before the cache is ready');
+    cache.set(gw, {});
+    cache.markSynced();
+    const [missing] = delta.handleChange([TypeUrls.endpoint]);
+    assert.deepEqual(missing?.removedResources, ['later']);
+    cache.set(gw, { [TypeUrls.cluster]: [r('c', '1')] });
+    assert.deepEqual(delta.handleChange([TypeUrls.endpoint]), [], 'told once');
+    cache.set(gw, { [TypeUrls.endpoint]: [r('later', '1')] });
+    const [appeared] = delta.handleChange([TypeUrls.endpoint]);
+    assert.deepEqual(
+      appeared?.resources.map((x) => x.name),
+      ['later'],
+    );
+  });
+
   it('treats an ACK for an unknown nonce as stale', () => {
     const { cache, delta } = setup();
     cache.set(gw, {});
