@@ -5,7 +5,12 @@ import type { Metrics, SharedData, SharedQueues, TestClock } from './shared.ts';
 
 export type LogEntry = { level: LogLevelName; message: string; worker: number };
 
+/** Where a request's time goes, when FilterHostOptions.profile is on (nanoseconds). */
+export type Profile = { inExportsNs: number; inImportsNs: number };
+
 export type HostState = {
+  /** Set when profiling: time inside module exports, and inside host functions called from them. */
+  readonly profile: Profile | undefined;
   readonly logs: LogEntry[];
   readonly logLevel: LogLevelName;
   readonly echoLogs: boolean;

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { LogLevelName } from './abi.ts';
 import { describeUnsupportedImport, unsupportedImports } from './abi.ts';
-import type { HostState, LogEntry } from './host-state.ts';
+import type { HostState, LogEntry, Profile } from './host-state.ts';
 import type { HttpCall } from './http-call.ts';
 import type { Metric } from './shared.ts';
 import { Metrics, SharedData, SharedQueues, TestClock } from './shared.ts';
@@ -20,7 +20,7 @@ import { Worker } from './worker.ts';
 
 export type { HeaderPairs, HeadersInit } from './headers.ts';
 export { HeaderList } from './headers.ts';
-export type { LogEntry } from './host-state.ts';
+export type { LogEntry, Profile } from './host-state.ts';
 export type { HttpCallAnswer } from './http-call.ts';
 export { HttpCall } from './http-call.ts';
 export type { Metric } from './shared.ts';
@@ -53,6 +53,8 @@ export type FilterHostOptions = {
   clock?: TestClock;
   /** Also print the module's logs to stderr. */
   echoLogs?: boolean;
+  /** Measure time inside the module vs inside host functions (host.profile); costs some speed. */
+  profile?: boolean;
 };
 
 /** Thrown when a module cannot load in Envoy: imports Envoy lacks, or exports Envoy needs missing. */
@@ -109,6 +111,7 @@ export class FilterHost {
     const properties = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(options.properties ?? {})) properties.set(k, propertyBytes(v));
     const state: HostState = {
+      profile: options.profile ? { inExportsNs: 0, inImportsNs: 0 } : undefined,
       logs: [],
       logLevel: options.logLevel ?? 'trace',
       echoLogs: options.echoLogs ?? false,
@@ -170,6 +173,11 @@ export class FilterHost {
   /** The full metric: kind, value, and for histograms every recorded value. */
   metricDetail(name: string): Metric | undefined {
     return this.state.metrics.get(name);
+  }
+
+  /** Time inside module exports and inside host functions, when loaded with profile: true. */
+  get profile(): Profile | undefined {
+    return this.state.profile;
   }
 
   get metrics(): Metrics {

@@ -56,7 +56,8 @@ export class Worker {
   constructor(index: number, module: WasmModule, host: HostState) {
     this.index = index;
     this.host = host;
-    this.instance = new WebAssemblyApi.Instance(module, { env: this.envImports(), ...this.wasiImports() });
+    const env = host.profile ? this.profiled(this.envImports(), host.profile) : this.envImports();
+    this.instance = new WebAssemblyApi.Instance(module, { env, ...this.wasiImports() });
     this.exports = this.instance.exports;
     const init = this.exports._initialize;
     if (typeof init === 'function') this.guard(() => (init as () => number)());
@@ -132,9 +133,12 @@ export class Worker {
     this.effectiveContextId = contextId;
     this.depth++;
     let result = 0;
+    const profile = this.depth === 1 ? this.host.profile : undefined;
+    const started = profile ? performance.now() : 0;
     try {
       result = this.guard(() => fn(...args));
     } finally {
+      if (profile) profile.inExportsNs += (performance.now() - started) * 1e6;
       this.depth--;
       this.effectiveContextId = saved;
     }
@@ -333,6 +337,22 @@ export class Worker {
   }
 
   // ------------------------------------------------------------------ the env imports
+
+  /** Wraps every host function to add its time to the profile (only when profiling). */
+  private profiled(env: Record<string, Fn>, profile: NonNullable<HostState['profile']>): Record<string, Fn> {
+    const out: Record<string, Fn> = {};
+    for (const [name, fn] of Object.entries(env)) {
+      out[name] = (...args: number[]) => {
+        const started = performance.now();
+        try {
+          return fn(...args);
+        } finally {
+          profile.inImportsNs += (performance.now() - started) * 1e6;
+        }
+      };
+    }
+    return out;
+  }
 
   private envImports(): Record<string, Fn> {
     const R = WasmResult;
