@@ -121,7 +121,8 @@ describe('render', () => {
       value: string;
     };
     assert.equal(config.value, '{"issuer":"me"}');
-    const failOpen = (renderExtensionConfig(onRule)?.typedConfig as Json).config as Json;
+    const onRuleEcds = renderExtensionConfig(onRule) as Json;
+    const failOpen = (onRuleEcds.typedConfig as Json).config as Json;
     assert.equal(failOpen.failOpen, true, 'FailOpen becomes fail_open');
   });
 
