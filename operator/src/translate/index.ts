@@ -18,12 +18,12 @@ import {
 import { DEFAULT_CONTROLLER_NAME, gatewayToIr } from './gatewayapi.ts';
 import type { IndexedInput, TranslationInput } from './input.ts';
 import { indexInput, objectKey, routeParentGateways } from './input.ts';
-import type { IrGateway } from './ir.ts';
+import type { IrFilterChain, IrGateway, IrListener } from './ir.ts';
 import type { GatewayStatusResult, RouteParentStatusResult } from './status.ts';
 
 export type { IndexedInput, TranslationInput } from './input.ts';
 export { indexInput } from './input.ts';
-export type { IrGateway } from './ir.ts';
+export type * from './ir.ts';
 export * from './names.ts';
 export type { GatewayStatusResult, RouteParentStatusResult } from './status.ts';
 export { DEFAULT_CONTROLLER_NAME };
@@ -52,6 +52,25 @@ export interface GatewayTranslation {
   status: { gateway: GatewayStatusResult; routes: RouteParentStatusResult[] };
   /** Resources the strict encoder rejected (a translator bug; they are left out, never thrown). */
   errors: string[];
+}
+
+type Json = { [key: string]: JsonValue };
+
+/**
+ * Extension points for parts of Legate that add to a Gateway's Envoy config (the Wasm filters of
+ * FilterPolicies): called on the rendered proto3 JSON before strict encoding, so what they add is
+ * checked against the Envoy schema like the rest. Hooks must be pure and must not mutate their input.
+ */
+export interface RenderHooks {
+  listener?(json: Json, listener: IrListener, gatewayKey: string): Json;
+  /** `chain` is the filter chain whose HCM reads this route configuration. */
+  routeConfig?(json: Json, chain: IrFilterChain, gatewayKey: string): Json;
+  /** More resources for the Gateway, such as ECDS TypedExtensionConfigs. */
+  extraResources?(gatewayKey: string, ir: IrGateway): { typeUrl: TypeUrl; name: string; json: Json }[];
+}
+
+export interface TranslateOptions {
+  hooks?: RenderHooks;
 }
 
 export interface TranslationResult {
@@ -89,7 +108,9 @@ function encodeAll(
 export function translateGateway(
   input: TranslationInput | IndexedInput,
   gatewayKey: string,
+  options: TranslateOptions = {},
 ): GatewayTranslation | undefined {
+  const hooks = options.hooks ?? {};
   const index = indexInput(input);
   const gateway = index.gateways.get(gatewayKey);
   if (!gateway || !isOurs(index, gateway)) return undefined;
@@ -99,16 +120,23 @@ export function translateGateway(
     index.input.controllerName ?? DEFAULT_CONTROLLER_NAME,
   );
   const errors: string[] = [];
-  const routeConfigs = ir.listeners.flatMap((l) => l.filterChains.map((c) => c.routeConfig));
+  const chains = ir.listeners.flatMap((l) => l.filterChains);
+  const routeConfigs = chains.map((c) => c.routeConfig);
   const resources: GatewayTranslation['resources'] = {
     [TypeUrls.listener]: encodeAll(
       TypeUrls.listener,
-      ir.listeners.map((l) => ({ name: l.name, json: renderListener(l) })),
+      ir.listeners.map((l) => {
+        const json = renderListener(l);
+        return { name: l.name, json: hooks.listener ? hooks.listener(json, l, gatewayKey) : json };
+      }),
       errors,
     ),
     [TypeUrls.route]: encodeAll(
       TypeUrls.route,
-      routeConfigs.map((rc) => ({ name: rc.name, json: renderRouteConfig(rc) })),
+      chains.map((c) => {
+        const json = renderRouteConfig(c.routeConfig);
+        return { name: c.routeConfig.name, json: hooks.routeConfig ? hooks.routeConfig(json, c, gatewayKey) : json };
+      }),
       errors,
     ),
     [TypeUrls.cluster]: encodeAll(
@@ -127,6 +155,11 @@ export function translateGateway(
       errors,
     ),
   };
+  for (const extra of hooks.extraResources?.(gatewayKey, ir) ?? []) {
+    const list = resources[extra.typeUrl] ?? [];
+    list.push(...encodeAll(extra.typeUrl, [{ name: extra.name, json: extra.json }], errors));
+    resources[extra.typeUrl] = list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
   const routeConfigsByName = new Map(routeConfigs.map((rc) => [rc.name, rc]));
   const proxylessListeners = encodeAll(
     TypeUrls.listener,
@@ -147,11 +180,11 @@ export function translateGateway(
 }
 
 /** Translates every Gateway of the snapshot (that belongs to `input.controllerName`, if set). */
-export function translate(input: TranslationInput | IndexedInput): TranslationResult {
+export function translate(input: TranslationInput | IndexedInput, options: TranslateOptions = {}): TranslationResult {
   const index = indexInput(input);
   const gateways = new Map<string, GatewayTranslation>();
   for (const key of [...index.gateways.keys()].sort()) {
-    const t = translateGateway(index, key);
+    const t = translateGateway(index, key, options);
     if (t) gateways.set(key, t);
   }
   return { gateways };

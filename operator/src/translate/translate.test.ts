@@ -805,3 +805,32 @@ describe('HTTPRoute retry', () => {
     assert.equal(routes?.filter((r) => 'retryPolicy' in r.route).length, 1);
   });
 });
+
+describe('render hooks', () => {
+  it('lets other parts add to the rendered config, under the same strict check', () => {
+    const inp = input({ gateways: [gw] });
+    const t = translateGateway(inp, 'team/gw', {
+      hooks: {
+        listener: (json, l) => ({ ...json, statPrefix: `gw-${l.port}` }),
+        routeConfig: (json, chain) => ({ ...json, requestHeadersToRemove: chain.gatewayListeners }),
+        extraResources: (key) => [
+          {
+            typeUrl: 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
+            name: `${key}/f`,
+            json: {
+              name: `${key}/f`,
+              typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+            },
+          },
+        ],
+      },
+    });
+    assert.ok(t);
+    assert.deepEqual(t.errors, []);
+    assert.equal(resource(t, 'listener', 'team/gw/80').statPrefix, 'gw-80');
+    assert.deepEqual(resource(t, 'route', 'team/gw/80').requestHeadersToRemove, ['http']);
+    assert.deepEqual(names(t, 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig'), ['team/gw/f']);
+    const bad = translateGateway(inp, 'team/gw', { hooks: { listener: (json) => ({ ...json, bogusField: 1 }) } });
+    assert.match(bad?.errors[0] ?? '', /Listener team\/gw\/80: \$\.bogusField/);
+  });
+});
