@@ -41,11 +41,13 @@ describe('legate translate', () => {
     assert.equal(out.gateways[0]?.ir.listeners[0]?.name, 'app/edge/80');
   });
 
-  it('reads stdin and a List, and defaults the namespace', () => {
+  it('reads stdin and a List, defaults the namespace, skips Gateways of other controllers', () => {
     const list = {
       apiVersion: 'v1',
       kind: 'List',
       items: [
+        { kind: 'GatewayClass', metadata: { name: 'other' }, spec: { controllerName: 'example.com/other' } },
+        { kind: 'Gateway', metadata: { name: 'not-ours' }, spec: { gatewayClassName: 'other', listeners: [] } },
         {
           kind: 'Gateway',
           metadata: { name: 'g' },
@@ -55,7 +57,10 @@ describe('legate translate', () => {
     };
     const { code, stdout } = legate(['translate', '-f', '-'], JSON.stringify(list));
     assert.equal(code, 0);
-    assert.equal((JSON.parse(stdout) as { gateways: { gateway: string }[] }).gateways[0]?.gateway, 'default/g');
+    assert.deepEqual(
+      (JSON.parse(stdout) as { gateways: { gateway: string }[] }).gateways.map((g) => g.gateway),
+      ['default/g'],
+    );
   });
 
   it('exits non-zero with a clear message on unreadable input', () => {

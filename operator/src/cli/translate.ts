@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { JsonValue } from '../envoy/strict.ts';
 import type { GatewayTranslation, TranslationInput, TypeUrl } from '../translate/index.ts';
-import { translate } from '../translate/index.ts';
+import { DEFAULT_CONTROLLER_NAME, translate } from '../translate/index.ts';
 
 const HELP = `usage: legate translate -f <file-or-dir>... [--gateway <namespace>/<name>] [--output json|yaml] [--ir]
                         [--controller-name <name>]
@@ -22,7 +22,8 @@ or, with --ir, its intermediate representation, plus the Gateway and route statu
   -o, --output            json (default) or yaml
       --ir                print the IR instead of the Envoy resources
       --controller-name   only translate Gateways whose GatewayClass names this controller
-                          (default: every Gateway, whatever its class)
+                          (default: skip only Gateways whose GatewayClass is in the input and
+                          names another controller than legate.dev/gateway-controller)
 `;
 
 /** Reads the input files into a TranslationInput. Throws with a readable message on bad input. */
@@ -124,6 +125,16 @@ export function gatewayOutput(t: GatewayTranslation, ir: boolean): Record<string
   return out;
 }
 
+/** Gateways Legate would ignore: their GatewayClass is in the input and names another controller. */
+function withoutForeignGateways(input: TranslationInput): TranslationInput['gateways'] {
+  const foreign = new Set(
+    (input.gatewayClasses ?? [])
+      .filter((c) => c.spec?.controllerName !== DEFAULT_CONTROLLER_NAME)
+      .map((c) => c.metadata.name),
+  );
+  return (input.gateways ?? []).filter((g) => !foreign.has(g.spec?.gatewayClassName));
+}
+
 export async function run(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
   const parse = (a: string[]) =>
@@ -166,6 +177,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   if (v['controller-name']) input.controllerName = v['controller-name'];
+  else input.gateways = withoutForeignGateways(input);
   const result = translate(input);
   if (v.gateway && !result.gateways.has(v.gateway)) {
     process.stderr.write(`legate translate: Gateway ${v.gateway} not found in the input\n`);
