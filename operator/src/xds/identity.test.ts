@@ -1,6 +1,9 @@
+// @peculiar/x509 needs the Reflect metadata API before it loads (identity.ts imports it too).
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
+import * as x509 from '@peculiar/x509';
 import {
   certificateValidity,
   gatewayFromSpiffeId,
@@ -54,6 +57,52 @@ describe('xDS identity', () => {
     const reloaded = await XdsCertificateAuthority.load(ca.export());
     const issued = await reloaded.issueGatewayCertificate('ns/gw');
     assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(ca.certPem).publicKey));
+  });
+
+  it('loads the chart-generated CA (SEC1 "EC PRIVATE KEY") and refuses a key of another CA', async () => {
+    const ca = await XdsCertificateAuthority.create();
+    const sec1 = createPrivateKey(ca.export().keyPem).export({ type: 'sec1', format: 'pem' }).toString();
+    assert.match(sec1, /BEGIN EC PRIVATE KEY/);
+    const loaded = await XdsCertificateAuthority.load({ certPem: ca.certPem, keyPem: sec1 });
+    const issued = await loaded.issueGatewayCertificate('ns/gw');
+    assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(ca.certPem).publicKey));
+    const other = await XdsCertificateAuthority.create();
+    await assert.rejects(
+      XdsCertificateAuthority.load({ certPem: ca.certPem, keyPem: other.export().keyPem }),
+      /does not belong/,
+    );
+  });
+
+  it('signs with an RSA CA key too', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keys = {
+      privateKey: await webcrypto.subtle.importKey(
+        'pkcs8',
+        privateKey.export({ type: 'pkcs8', format: 'der' }),
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        true,
+        ['sign'],
+      ),
+      publicKey: await webcrypto.subtle.importKey(
+        'spki',
+        createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        true,
+        ['verify'],
+      ),
+    };
+    const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=rsa ca',
+      keys,
+      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
+    });
+    const ca = await XdsCertificateAuthority.load({
+      certPem: caCert.toString('pem'),
+      keyPem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    });
+    const issued = await ca.issueGatewayCertificate('ns/gw');
+    assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(issued.caPem).publicKey));
   });
 
   it('rotates once less than a third of the lifetime is left', () => {

@@ -11,7 +11,13 @@
 
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  X509Certificate as NodeX509Certificate,
+  webcrypto,
+} from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
@@ -101,7 +107,33 @@ export interface CaMaterial {
 }
 
 const keyAlgorithm = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-256' } as const;
+type SigningAlgorithm = { name: 'ECDSA' | 'RSASSA-PKCS1-v1_5'; hash: 'SHA-256' | 'SHA-384' | 'SHA-512' };
+const signingAlgorithm: SigningAlgorithm = { name: 'ECDSA', hash: 'SHA-256' };
+
+const curves: Record<string, { curve: string; hash: SigningAlgorithm['hash'] }> = {
+  prime256v1: { curve: 'P-256', hash: 'SHA-256' },
+  secp384r1: { curve: 'P-384', hash: 'SHA-384' },
+  secp521r1: { curve: 'P-521', hash: 'SHA-512' },
+};
+
+/** How to import and sign with a stored CA key (leaf keys are always ECDSA P-256). */
+function caAlgorithm(key: KeyObject): {
+  import: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams;
+  sign: SigningAlgorithm;
+} {
+  if (key.asymmetricKeyType === 'ec') {
+    const named = curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    if (!named) throw new Error(`unsupported xDS CA curve ${key.asymmetricKeyDetails?.namedCurve}`);
+    return { import: { name: 'ECDSA', namedCurve: named.curve }, sign: { name: 'ECDSA', hash: named.hash } };
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    return {
+      import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    };
+  }
+  throw new Error(`unsupported xDS CA key type ${key.asymmetricKeyType}`);
+}
 const dayMs = 24 * 3600 * 1000;
 // Certificates start a little in the past so a peer whose clock is slightly behind accepts them.
 const clockSkewMs = 5 * 60 * 1000;
@@ -136,11 +168,18 @@ export class XdsCertificateAuthority {
   readonly #cert: x509.X509Certificate;
   readonly #key: CryptoKey;
   readonly #keyPem: string;
+  readonly #signingAlgorithm: SigningAlgorithm;
 
-  private constructor(cert: x509.X509Certificate, key: CryptoKey, keyPem: string) {
+  private constructor(
+    cert: x509.X509Certificate,
+    key: CryptoKey,
+    keyPem: string,
+    signing: SigningAlgorithm = signingAlgorithm,
+  ) {
     this.#cert = cert;
     this.#key = key;
     this.#keyPem = keyPem;
+    this.#signingAlgorithm = signing;
     this.certPem = cert.toString('pem');
   }
 
@@ -165,16 +204,26 @@ export class XdsCertificateAuthority {
   }
 
   /** The CA the operator stored earlier (so a restart keeps every issued certificate valid). */
+  /**
+   * The CA the operator stored earlier (so a restart keeps every issued certificate valid): the
+   * chart's generated CA (ECDSA, PEM "EC PRIVATE KEY"), cert-manager's (PKCS#8) or an RSA one.
+   */
   static async load(material: CaMaterial): Promise<XdsCertificateAuthority> {
     const cert = new x509.X509Certificate(material.certPem);
+    const keyObject = createPrivateKey(material.keyPem);
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (!spki(createPublicKey(keyObject)).equals(spki(new NodeX509Certificate(material.certPem).publicKey))) {
+      throw new Error('the xDS CA key does not belong to the xDS CA certificate');
+    }
+    const algorithm = caAlgorithm(keyObject);
     const key = await crypto.subtle.importKey(
       'pkcs8',
-      x509.PemConverter.decodeFirst(material.keyPem),
-      keyAlgorithm,
+      keyObject.export({ type: 'pkcs8', format: 'der' }),
+      algorithm.import,
       true,
       ['sign'],
     );
-    return new XdsCertificateAuthority(cert, key, material.keyPem);
+    return new XdsCertificateAuthority(cert, key, material.keyPem, algorithm.sign);
   }
 
   export(): CaMaterial {
@@ -201,7 +250,7 @@ export class XdsCertificateAuthority {
       issuer: this.#cert.subject,
       notBefore,
       notAfter,
-      signingAlgorithm,
+      signingAlgorithm: this.#signingAlgorithm,
       publicKey: keys.publicKey,
       signingKey: this.#key,
       extensions: [
