@@ -95,7 +95,22 @@ describe('helm install / upgrade / uninstall', () => {
     const packaged = await helm.ok('package', previous, '--destination', tmp);
     const tgz = /saved it to: (\S+)/.exec(packaged)?.[1];
     assert.ok(tgz, packaged);
-    await helm.ok('install', release, tgz, '--namespace', namespace, '--create-namespace', '-f', valuesFile);
+    const notes = await helm.ok(
+      'install',
+      release,
+      tgz,
+      '--namespace',
+      namespace,
+      '--create-namespace',
+      '-f',
+      valuesFile,
+    );
+    // The install notes tell the platform engineer what teams do next, with commands that fit these values.
+    assert.match(
+      notes,
+      new RegExp(`Teams can now create a Gateway of class "${namespace}-class" in namespace ${teamNamespace}`),
+    );
+    assert.ok(notes.includes(`kubectl -n ${teamNamespace} get proxyconfig ${namespace}-class -o yaml`), notes);
     installed = parseObjects(await helm.ok('get', 'manifest', release, '--namespace', namespace));
     const ids = installed.map(objectId);
     for (const id of [
