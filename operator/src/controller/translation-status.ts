@@ -1,0 +1,162 @@
+// Writes what translation found back to the API server: each route's `status.parents` entries for
+// our Gateways, and each Gateway's per-listener status (attached routes, conditions). Only the leader
+// writes. A write happens only when the content changed, so the watch event it causes settles at once.
+
+import { isDeepStrictEqual } from 'node:util';
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeApply } from '../infra/kube-apply.ts';
+import type { Condition, Gateway, HTTPRoute, ListenerStatus, RouteParentStatus } from '../k8s/gateway-api.ts';
+import type { GatewayTranslation } from '../translate/index.ts';
+import { Kinds } from './gateway-controller.ts';
+import type { Logger } from './log.ts';
+import { withTransitions } from './status.ts';
+import type { ObjectStore } from './store.ts';
+
+const group = 'gateway.networking.k8s.io';
+const version = 'v1';
+const plurals = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes' } as const;
+type RouteKind = keyof typeof plurals;
+
+/** A route's status without the timestamps, to compare what we would write with what is there. */
+function comparable(parents: readonly RouteParentStatus[] | undefined) {
+  return (parents ?? []).map((p) => ({
+    ...p,
+    conditions: (p.conditions ?? []).map(({ lastTransitionTime: _t, ...c }) => c),
+  }));
+}
+
+export interface TranslationStatusOptions {
+  kubeConfig: KubeConfig;
+  /** Applies Gateway status with its own field manager (listeners only, so it never fights others). */
+  kube: KubeApply;
+  store: ObjectStore;
+  controllerName: string;
+  leading: () => boolean;
+  log: Logger;
+  now?: () => Date;
+}
+
+export class TranslationStatusWriter {
+  readonly #o: TranslationStatusOptions;
+  readonly #custom: CustomObjectsApi;
+  /** `<kind>/<ns>/<name>` of a route → Gateway key → our parent statuses for that Gateway. */
+  readonly #routeParents = new Map<string, Map<string, RouteParentStatus[]>>();
+  /** Gateway key → the listener status last written. */
+  readonly #listeners = new Map<string, ListenerStatus[]>();
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(options: TranslationStatusOptions) {
+    this.#o = options;
+    this.#custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Records a Gateway's fresh translation and writes whatever status it changed. */
+  update(t: GatewayTranslation): void {
+    const touched = new Set<string>();
+    const fresh = new Map<string, RouteParentStatus[]>();
+    for (const r of t.status.routes) {
+      const key = `${r.kind}/${r.route}`;
+      const list = fresh.get(key) ?? [];
+      list.push({ parentRef: r.parentRef, controllerName: r.controllerName, conditions: r.conditions });
+      fresh.set(key, list);
+    }
+    for (const [routeKey, byGateway] of this.#routeParents) {
+      if (byGateway.delete(t.key) && !fresh.has(routeKey)) touched.add(routeKey);
+    }
+    for (const [routeKey, parents] of fresh) {
+      let byGateway = this.#routeParents.get(routeKey);
+      if (!byGateway) {
+        byGateway = new Map();
+        this.#routeParents.set(routeKey, byGateway);
+      }
+      byGateway.set(t.key, parents);
+      touched.add(routeKey);
+    }
+    this.#enqueue(async () => {
+      for (const routeKey of [...touched].sort()) await this.#writeRoute(routeKey);
+      await this.#writeListeners(t.key, t.status.gateway.listeners);
+    });
+  }
+
+  /** A Gateway is gone or no longer ours: drop its entries from its routes' status. */
+  remove(gatewayKey: string): void {
+    const touched: string[] = [];
+    for (const [routeKey, byGateway] of this.#routeParents) if (byGateway.delete(gatewayKey)) touched.push(routeKey);
+    this.#listeners.delete(gatewayKey);
+    this.#enqueue(async () => {
+      for (const routeKey of touched.sort()) await this.#writeRoute(routeKey);
+    });
+  }
+
+  /** Resolves when every queued write is done (for tests and shutdown). */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  #enqueue(work: () => Promise<void>): void {
+    if (!this.#o.leading()) return;
+    this.#queue = this.#queue.then(work).catch((err: unknown) => {
+      // A conflict or a vanished object: the next watch event re-translates and writes again.
+      this.#o.log.warn('status write failed', { err: String((err as Error)?.message ?? err) });
+    });
+  }
+
+  async #writeRoute(routeKey: string): Promise<void> {
+    const [kind, namespace, name] = routeKey.split('/') as [RouteKind, string, string];
+    const route = this.#o.store.get<HTTPRoute>(kind, `${namespace}/${name}`);
+    if (!route) return;
+    const existing = route.status?.parents ?? [];
+    const ours = [...(this.#routeParents.get(routeKey)?.values() ?? [])].flat();
+    const now = this.#o.now?.() ?? new Date();
+    const stamped = ours.map((p) => {
+      const before = existing.find(
+        (e) => e.controllerName === p.controllerName && isDeepStrictEqual(e.parentRef, p.parentRef),
+      );
+      return {
+        ...p,
+        conditions: withTransitions(before?.conditions, p.conditions ?? [], route.metadata.generation, now),
+      };
+    });
+    // Other controllers' entries stay as they are; ours are replaced as a whole.
+    const parents = [...existing.filter((p) => p.controllerName !== this.#o.controllerName), ...stamped];
+    if (isDeepStrictEqual(comparable(parents), comparable(existing))) return;
+    await this.#custom.patchNamespacedCustomObjectStatus(
+      {
+        group,
+        version,
+        namespace,
+        plural: plurals[kind],
+        name,
+        // The resourceVersion makes this a compare-and-swap: a stale view gets 409, not a lost update.
+        body: { metadata: { resourceVersion: route.metadata.resourceVersion }, status: { parents } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  async #writeListeners(gatewayKey: string, listeners: readonly ListenerStatus[]): Promise<void> {
+    const [namespace, name] = gatewayKey.split('/') as [string, string];
+    const gateway = this.#o.store.get<Gateway>(Kinds.gateway, gatewayKey);
+    if (!gateway) return;
+    const now = this.#o.now?.() ?? new Date();
+    const previous = gateway.status?.listeners ?? [];
+    const stamped = listeners.map((l) => ({
+      ...l,
+      conditions: withTransitions(
+        previous.find((p) => p.name === l.name)?.conditions as Condition[] | undefined,
+        l.conditions,
+        gateway.metadata.generation,
+        now,
+      ),
+    }));
+    const last = this.#listeners.get(gatewayKey);
+    if (last && isDeepStrictEqual(last, listeners)) return;
+    await this.#o.kube.applyStatus(
+      { group, version, plural: 'gateways', kind: 'Gateway', namespace, name },
+      {
+        listeners: stamped,
+      },
+    );
+    this.#listeners.set(gatewayKey, [...listeners]);
+  }
+}

@@ -1,0 +1,141 @@
+// Puts the xDS side of the operator together: the ADS server (mTLS with the operator's CA, and an
+// optional plaintext port for proxyless gRPC clients of Gateways that opt in), the store → translate
+// → snapshot sync, and the status that comes back from it (route parents, listener status, NACKs).
+// Every replica serves xDS from its own warm store; only the leader writes status.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { KubeApply } from '../infra/kube-apply.ts';
+import type { Gateway } from '../k8s/gateway-api.ts';
+import {
+  type GatewayKey,
+  ServerCertificateProvider,
+  type XdsCertificateAuthority,
+  xdsServerCredentials,
+} from '../xds/identity.ts';
+import { NackTracker } from '../xds/nack-status.ts';
+import { XdsServer } from '../xds/server.ts';
+import { Kinds } from './gateway-controller.ts';
+import type { Logger } from './log.ts';
+import { withTransitions } from './status.ts';
+import type { ObjectStore } from './store.ts';
+import { TranslationStatusWriter } from './translation-status.ts';
+import { XdsSync } from './xds-sync.ts';
+
+/** A Gateway annotated with this (value "true") is also served on the plaintext proxyless port. */
+export const proxylessAnnotation = 'legate.dev/proxyless-xds';
+
+export interface XdsServingOptions {
+  kubeConfig: KubeConfig;
+  store: ObjectStore;
+  ca: XdsCertificateAuthority;
+  host: string;
+  port: number;
+  /** Plaintext port for proxyless gRPC clients (which cannot present a client certificate); off when undefined. */
+  proxylessPort: number | undefined;
+  /** DNS names and IPs in the server certificate: what the Envoys dial. */
+  serverNames: { dns: string[]; ips: string[] };
+  controllerName: string;
+  leading: () => boolean;
+  /** Applies status with the xDS side's own field manager. */
+  kube: KubeApply;
+  registry: Registry;
+  log: Logger;
+}
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+export class XdsServing {
+  readonly server: XdsServer;
+  readonly sync: XdsSync;
+  readonly status: TranslationStatusWriter;
+  readonly #rotation: NodeJS.Timeout;
+
+  private constructor(server: XdsServer, sync: XdsSync, status: TranslationStatusWriter, rotation: NodeJS.Timeout) {
+    this.server = server;
+    this.sync = sync;
+    this.status = status;
+    this.#rotation = rotation;
+  }
+
+  /** Starts listening at once (requests wait); call `sync.start()` once the store has synced. */
+  static async start(o: XdsServingOptions): Promise<XdsServing> {
+    const log = o.log.child({ component: 'xds' });
+    const provider = new ServerCertificateProvider(await o.ca.issueServerCertificate(o.serverNames));
+    // The server certificate lives 90 days; renew it well before, without restarting the server.
+    const rotation = setInterval(async () => {
+      if (provider.current.notAfter.getTime() - Date.now() > 30 * dayMs) return;
+      provider.update(await o.ca.issueServerCertificate(o.serverNames));
+      log.info('xds server certificate renewed');
+    }, dayMs);
+    rotation.unref();
+    const optedIn = (key: GatewayKey) =>
+      o.store.get<Gateway>(Kinds.gateway, key)?.metadata.annotations?.[proxylessAnnotation] === 'true';
+    const server = await XdsServer.start({
+      host: o.host,
+      port: o.port,
+      credentials: xdsServerCredentials(provider),
+      proxyless: o.proxylessPort === undefined ? undefined : { host: o.host, port: o.proxylessPort, allow: optedIn },
+      registry: o.registry,
+    });
+    const status = new TranslationStatusWriter({
+      kubeConfig: o.kubeConfig,
+      kube: o.kube,
+      store: o.store,
+      controllerName: o.controllerName,
+      leading: o.leading,
+      log,
+    });
+    const sync = new XdsSync({
+      store: o.store,
+      xds: server,
+      controllerName: o.controllerName,
+      log,
+      onTranslated: (t) => status.update(t),
+      onRemoved: (key) => status.remove(key),
+    });
+    watchNacks(server, o, log);
+    log.info('xds server listening', { port: server.port, proxylessPort: server.proxylessPort });
+    return new XdsServing(server, sync, status, rotation);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#rotation);
+    this.sync.stop();
+    await this.server.stop();
+  }
+}
+
+/** A proxy's NACK (and the ACK that later clears it) becomes the Gateway's ConfigAccepted condition. */
+function watchNacks(server: XdsServer, o: XdsServingOptions, log: Logger): void {
+  const tracker = new NackTracker();
+  const write = (gatewayKey: GatewayKey) => {
+    const condition = tracker.condition(gatewayKey);
+    const gateway = o.store.get<Gateway>(Kinds.gateway, gatewayKey);
+    if (!condition || !gateway || !o.leading()) return;
+    const [namespace, name] = gatewayKey.split('/') as [string, string];
+    const previous = gateway.status?.conditions?.filter((c) => c.type === condition.type);
+    const conditions = withTransitions(previous, [condition], gateway.metadata.generation, new Date());
+    o.kube
+      .applyStatus(
+        { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', kind: 'Gateway', namespace, name },
+        { conditions },
+      )
+      .catch((err: unknown) =>
+        log.warn('could not write the ConfigAccepted condition', { gateway: gatewayKey, err: String(err) }),
+      );
+  };
+  server.onNack((event) => {
+    log.warn('proxy rejected configuration', {
+      gateway: event.gateway,
+      typeUrl: event.typeUrl,
+      version: event.version,
+      node: event.nodeId,
+      message: event.message,
+    });
+    if (tracker.nack(event)) write(event.gateway);
+  });
+  server.onAck((event) => {
+    if (tracker.ack(event)) write(event.gateway);
+  });
+}

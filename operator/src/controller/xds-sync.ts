@@ -1,0 +1,174 @@
+// The seam between the watched objects and the xDS server: store → translate → snapshot. Each store
+// change marks only the Gateways it can affect; a batch (one tick later, so a burst of events costs
+// one translation per Gateway) re-translates those and hands their resources to the xDS server, which
+// pushes only the resources whose bytes changed. Nothing is served until the first full pass is done.
+
+import type { Gateway, GatewayClass } from '../k8s/gateway-api.ts';
+import {
+  type AffectingObject,
+  affectedGateways,
+  type GatewayTranslation,
+  type IndexedInput,
+  indexInput,
+  type TranslationInput,
+  translateGateway,
+} from '../translate/index.ts';
+import type { GatewayKey } from '../xds/identity.ts';
+import type { XdsServer } from '../xds/server.ts';
+import { Kinds } from './gateway-controller.ts';
+import type { Logger } from './log.ts';
+import type { StoredKind } from './operator.ts';
+import type { ObjectStore, StoreChange } from './store.ts';
+
+const gatewayApi = { group: 'gateway.networking.k8s.io', version: 'v1' } as const;
+
+/** The kinds translation reads, beyond the Gateway API kinds the operator caches anyway. */
+export const translationKinds: StoredKind[] = [
+  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', watch: { ...gatewayApi, plural: 'httproutes' } },
+  { kind: 'GRPCRoute', apiVersion: 'gateway.networking.k8s.io/v1', watch: { ...gatewayApi, plural: 'grpcroutes' } },
+  {
+    kind: 'ReferenceGrant',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    watch: { ...gatewayApi, plural: 'referencegrants' },
+  },
+  { kind: 'Service', apiVersion: 'v1', watch: { group: '', version: 'v1', plural: 'services' } },
+  {
+    kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    watch: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' },
+  },
+  { kind: 'Secret', apiVersion: 'v1', watch: { group: '', version: 'v1', plural: 'secrets' } },
+];
+
+const affectingKinds = new Set<string>(['Gateway', ...translationKinds.map((k) => k.kind)]);
+
+export interface XdsSyncOptions {
+  store: ObjectStore;
+  xds: XdsServer;
+  controllerName: string;
+  log: Logger;
+  /** Called with every fresh translation (the status writer); errors are the caller's to handle. */
+  onTranslated?: (translation: GatewayTranslation) => void;
+  /** Called when a Gateway stops being ours or is deleted. */
+  onRemoved?: (gatewayKey: GatewayKey) => void;
+}
+
+export class XdsSync {
+  readonly #o: XdsSyncOptions;
+  /** Gateways with a snapshot → the store keys (`<kind>/<ns>/<name>`) of the routes attached to them. */
+  readonly #served = new Map<GatewayKey, Set<string>>();
+  readonly #dirty = new Set<string>();
+  readonly #pending: StoreChange[] = [];
+  #firstSeenAt: number | undefined;
+  #scheduled = false;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: XdsSyncOptions) {
+    this.#o = options;
+  }
+
+  /** Call once the store has synced every kind: translates everything, then lets the server serve. */
+  start(): void {
+    this.#unsubscribe = this.#o.store.subscribe((change) => this.#onChange(change));
+    for (const gw of this.#o.store.list<Gateway>(Kinds.gateway)) this.#dirty.add(keyOf(gw));
+    this.#flush(performance.now());
+    this.#o.xds.markSynced();
+    this.#o.log.info('xds snapshots ready', { gateways: this.#served.size });
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+  }
+
+  /** Gateways that currently have a snapshot. */
+  get gateways(): string[] {
+    return [...this.#served.keys()].sort();
+  }
+
+  #onChange(change: StoreChange): void {
+    if (change.kind !== Kinds.gatewayClass && !affectingKinds.has(change.kind)) return;
+    this.#pending.push(change);
+    this.#firstSeenAt ??= performance.now();
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      const seenAt = this.#firstSeenAt ?? performance.now();
+      this.#firstSeenAt = undefined;
+      this.#flush(seenAt);
+    });
+  }
+
+  /** Marks the Gateways each pending change can affect (one index for the whole batch). */
+  #markAffected(index: IndexedInput): void {
+    const changes = this.#pending.splice(0);
+    for (const change of changes) {
+      if (change.kind === Kinds.gatewayClass) {
+        for (const [key, gw] of index.gateways) {
+          if (gw.spec?.gatewayClassName === change.object.metadata?.name) this.#dirty.add(key);
+        }
+        continue;
+      }
+      const affecting = { kind: change.kind, object: change.object } as AffectingObject;
+      for (const key of affectedGateways(index, affecting)) this.#dirty.add(key);
+      // A route that moved to another Gateway, or was deleted, also affects where it was.
+      const storeKey = `${change.kind}/${change.key}`;
+      for (const [gateway, routes] of this.#served) if (routes.has(storeKey)) this.#dirty.add(gateway);
+    }
+  }
+
+  #input(): IndexedInput {
+    const s = this.#o.store;
+    const input: TranslationInput = {
+      controllerName: this.#o.controllerName,
+      gatewayClasses: s.list<GatewayClass>(Kinds.gatewayClass),
+      gateways: s.list(Kinds.gateway),
+      httpRoutes: s.list('HTTPRoute'),
+      grpcRoutes: s.list('GRPCRoute'),
+      referenceGrants: s.list('ReferenceGrant'),
+      services: s.list('Service'),
+      endpointSlices: s.list('EndpointSlice'),
+      secrets: s.list('Secret'),
+    };
+    return indexInput(input);
+  }
+
+  #flush(seenAt: number): void {
+    const index = this.#input();
+    this.#markAffected(index);
+    if (this.#dirty.size === 0) return;
+    // Translator keys are `<namespace>/<name>` strings, the xDS server's GatewayKey.
+    const keys = [...this.#dirty].sort() as GatewayKey[];
+    this.#dirty.clear();
+    for (const key of keys) {
+      let translation: GatewayTranslation | undefined;
+      try {
+        translation = translateGateway(index, key);
+      } catch (err) {
+        // Translation is meant never to throw; if it does, this Gateway keeps its last snapshot.
+        this.#o.log.error('translation failed', { gateway: key, err: String((err as Error).stack ?? err) });
+        continue;
+      }
+      if (!translation) {
+        if (this.#served.delete(key)) {
+          this.#o.xds.removeSnapshot(key);
+          this.#o.onRemoved?.(key);
+        }
+        continue;
+      }
+      if (translation.errors.length > 0) {
+        this.#o.log.warn('resources dropped by the strict encoder', { gateway: key, errors: translation.errors });
+      }
+      this.#served.set(key, new Set(translation.status.routes.map((r) => `${r.kind}/${r.route}`)));
+      this.#o.xds.setSnapshot(key, translation.resources, {
+        proxylessListeners: translation.proxylessListeners,
+        seenAt,
+      });
+      this.#o.onTranslated?.(translation);
+    }
+  }
+}
+
+function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): GatewayKey {
+  return `${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`;
+}
