@@ -8,11 +8,35 @@ export type HeaderPairs = Array<[string, string]>;
 export type HeadersInit = HeaderPairs | Record<string, string>;
 
 export class HeaderList {
-  pairs: HeaderPairs;
+  // Built lazily from the init object: most filters read few headers, and the host's per-request
+  // cost matters (bench/filters.ts).
+  private list: HeaderPairs | null;
+  private init: Record<string, string> | null;
 
   constructor(init: HeadersInit = []) {
-    const list = Array.isArray(init) ? init : Object.entries(init);
-    this.pairs = list.map(([k, v]) => [k.toLowerCase(), v]);
+    if (Array.isArray(init)) {
+      this.list = init.map(([k, v]) => [k.toLowerCase(), v]);
+      this.init = null;
+    } else {
+      this.list = null;
+      this.init = init;
+    }
+  }
+
+  /** The entries in order, names lower-cased. */
+  get pairs(): HeaderPairs {
+    if (this.list === null) {
+      const list: HeaderPairs = [];
+      for (const k in this.init) list.push([k.toLowerCase(), this.init[k]!]);
+      this.list = list;
+      this.init = null;
+    }
+    return this.list;
+  }
+
+  set pairs(pairs: HeaderPairs) {
+    this.list = pairs;
+    this.init = null;
   }
 
   get(name: string): string | undefined {
@@ -51,7 +75,10 @@ export class HeaderList {
   }
 
   get size(): number {
-    return this.pairs.length;
+    if (this.list !== null) return this.list.length;
+    let n = 0;
+    for (const _ in this.init) n++;
+    return n;
   }
 
   /** One value per name (the first), for assertions. */

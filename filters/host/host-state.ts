@@ -18,6 +18,7 @@ export type HostState = {
   readonly sharedData: SharedData;
   readonly queues: SharedQueues;
   readonly metrics: Metrics;
+  /** httpCalls not answered yet (HttpCall removes itself when settled). */
   readonly httpCalls: HttpCall[];
   /** Property overrides (path joined with "."), as bytes. */
   readonly properties: Map<string, Uint8Array>;

@@ -72,5 +72,8 @@ export class HttpCall {
   private settle(): void {
     if (this.settled) throw new Error(`httpCall ${this.token} to ${this.upstream} was already answered`);
     this.settled = true;
+    const pending = this.worker.host.httpCalls;
+    const i = pending.indexOf(this);
+    if (i >= 0) pending.splice(i, 1);
   }
 }

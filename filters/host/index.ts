@@ -192,13 +192,14 @@ export class FilterHost {
     return this.state.clock;
   }
 
-  /** Every httpCall dispatched so far (answered or not). */
-  get httpCalls(): readonly HttpCall[] {
+  /** httpCalls not answered yet, on every worker (settled calls are dropped: the list stays short). */
+  get pendingHttpCalls(): readonly HttpCall[] {
     return this.state.httpCalls;
   }
 
-  get pendingHttpCalls(): HttpCall[] {
-    return this.state.httpCalls.filter((c) => !c.settled);
+  /** How many httpCalls the module dispatched so far. */
+  get dispatchedHttpCalls(): number {
+    return this.workers.reduce((n, w) => n + w.dispatchedHttpCalls, 0);
   }
 
   /** The first VM failure (trap, proc_exit), if any. */
@@ -219,7 +220,7 @@ export class FilterHost {
         if (at !== undefined && at <= target && (!next || at < next.at)) next = { at, run: () => w.tick() };
       }
       for (const c of this.state.httpCalls) {
-        if (!c.settled && c.deadlineMs <= target && (!next || c.deadlineMs < next.at)) {
+        if (c.deadlineMs <= target && (!next || c.deadlineMs < next.at)) {
           next = { at: c.deadlineMs, run: () => c.fail() };
         }
       }

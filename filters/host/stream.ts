@@ -24,6 +24,18 @@ type Side = 'request' | 'response';
 type Pause = 'none' | 'headers' | 'all';
 
 const EMPTY = new Uint8Array(0);
+const EXPORTS = {
+  request: {
+    headers: 'proxy_on_request_headers',
+    body: 'proxy_on_request_body',
+    trailers: 'proxy_on_request_trailers',
+  },
+  response: {
+    headers: 'proxy_on_response_headers',
+    body: 'proxy_on_response_body',
+    trailers: 'proxy_on_response_trailers',
+  },
+} as const;
 const utf8 = new TextEncoder();
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -148,7 +160,7 @@ export class HttpStream {
     d.headers = new HeaderList(headers);
     d.endOfStream = endOfStream;
     if (this.answered) return 'StopIteration';
-    const raw = this.worker.call(this.id, `proxy_on_${s}_headers`, this.id, d.headers.size, endOfStream ? 1 : 0);
+    const raw = this.worker.call(this.id, EXPORTS[s].headers, this.id, d.headers.size, endOfStream ? 1 : 0);
     if (this.answered) return 'StopIteration';
     // Envoy turns StopIteration from a header callback into StopAllIterationAndWatermark unless
     // allow_on_headers_stop_iteration is set.
@@ -179,7 +191,7 @@ export class HttpStream {
   private deliverBody(s: Side, chunk: Uint8Array, endOfStream: boolean): DataStatus {
     const d = this.side(s);
     d.pending = concat(d.pending, chunk);
-    const raw = this.worker.call(this.id, `proxy_on_${s}_body`, this.id, d.pending.length, endOfStream ? 1 : 0);
+    const raw = this.worker.call(this.id, EXPORTS[s].body, this.id, d.pending.length, endOfStream ? 1 : 0);
     if (this.answered) return 'StopIterationNoBuffer';
     const status: DataStatus = DATA_STATUS[raw] ?? 'Continue';
     if (status === 'Continue') {
@@ -197,7 +209,7 @@ export class HttpStream {
     const d = this.side(s);
     d.trailers = new HeaderList(trailers);
     if (this.answered) return 'StopIteration';
-    const raw = this.worker.call(this.id, `proxy_on_${s}_trailers`, this.id, d.trailers.size);
+    const raw = this.worker.call(this.id, EXPORTS[s].trailers, this.id, d.trailers.size);
     // Trailers end the stream: whatever body the filter still holds goes on (Envoy does the same).
     if (raw === 0) {
       d.passed = concat(d.passed, d.pending);

@@ -44,12 +44,15 @@ export class Worker {
   private nextContextId = 1;
   private effectiveContextId = 0;
   private nextCallToken = 1;
+  dispatchedHttpCalls = 0;
   /** Buffers readable only during one callback (configuration, httpCall response, ...). */
   private readonly callbackBuffers = new Map<number, Uint8Array>();
   private readonly callbackMaps = new Map<number, HeaderList>();
   /** Work Envoy does after the current VM call returns (queue deliveries, resumed streams). */
   private readonly afterCall: Array<() => void> = [];
   private depth = 0;
+  /** Exports by name, looked up once. */
+  private readonly fns = new Map<string, Fn>();
   private u8: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(new ArrayBuffer(0));
 
@@ -125,10 +128,15 @@ export class Worker {
    * Calls an export with `contextId` as the effective context, then runs the work Envoy defers to
    * after a VM call. A trap fails the VM (as in Envoy) and returns 0.
    */
-  call(contextId: number, name: string, ...args: number[]): number {
+  call(contextId: number, name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
     if (this.failure) return 0;
-    const fn = this.exports[name] as Fn | undefined;
-    if (typeof fn !== 'function') return 0;
+    let fn = this.fns.get(name);
+    if (fn === undefined) {
+      const exported = this.exports[name];
+      if (typeof exported !== 'function') return 0;
+      fn = exported as Fn;
+      this.fns.set(name, fn);
+    }
     const saved = this.effectiveContextId;
     this.effectiveContextId = contextId;
     this.depth++;
@@ -136,13 +144,17 @@ export class Worker {
     const profile = this.depth === 1 ? this.host.profile : undefined;
     const started = profile ? performance.now() : 0;
     try {
-      result = this.guard(() => fn(...args));
+      // Extra arguments are ignored by a Wasm function: one call shape for every export.
+      result = fn(a, b, c, d, e);
+    } catch (err) {
+      if (!(err instanceof ProcExit || err instanceof WebAssemblyApi.RuntimeError)) throw err;
+      this.fail(err);
     } finally {
       if (profile) profile.inExportsNs += (performance.now() - started) * 1e6;
       this.depth--;
       this.effectiveContextId = saved;
     }
-    if (this.depth === 0) this.drainAfterCall();
+    if (this.depth === 0 && this.afterCall.length > 0) this.drainAfterCall();
     return result;
   }
 
@@ -253,6 +265,7 @@ export class Worker {
     if (this.host.clusters && !this.host.clusters.includes(upstream)) return undefined;
     if (!headers.has(':method') || !headers.has(':path') || !headers.has(':authority')) return undefined;
     const token = this.nextCallToken++;
+    this.dispatchedHttpCalls++;
     const call = new HttpCall(this, token, this.effectiveContextId, upstream, headers, body, trailers, timeoutMs);
     this.host.httpCalls.push(call);
     this.currentStream()?.httpCalls.push(call);

@@ -62,7 +62,7 @@ describe('http-callout example', () => {
     const stream = host.newStream();
     stream.sendRequestHeaders(request);
     assert.equal(stream.localResponse?.status, 503);
-    assert.equal(host.httpCalls.length, 0);
+    assert.equal(host.dispatchedHttpCalls, 0);
   });
 
   it('requires a cluster in its configuration', async () => {
