@@ -40,6 +40,14 @@ export interface ApplyResult {
   deployment: KubernetesObject;
 }
 
+/** Selects every object Legate made for one Gateway. */
+function gatewaySelector(gatewayName: string): string {
+  return labelSelectorString({
+    [Labels.managedBy]: 'legate',
+    [Labels.gatewayName]: managedLabels(gatewayName)[Labels.gatewayName] as string,
+  });
+}
+
 export class FleetReconciler {
   readonly #kube: KubeApply;
   readonly #options: ReconcilerOptions;
@@ -63,17 +71,14 @@ export class FleetReconciler {
       [!fleet.service, 'Service'],
     ] as const) {
       const apiVersion = FleetKinds.find((k) => k.kind === kind)?.apiVersion as string;
-      if (absent) await this.#deleteIfOurs(apiVersion, kind, gw, fleet.deployment.metadata.name);
+      if (absent) await this.#deleteIfOurs(apiVersion, kind, gw);
     }
     return { fleet, service: live.Service, deployment: live.Deployment as KubernetesObject };
   }
 
   /** Deletes everything Legate created for the Gateway; returns how many objects were deleted. */
   async remove(namespace: string, gatewayName: string): Promise<number> {
-    const selector = labelSelectorString({
-      [Labels.managedBy]: 'legate',
-      [Labels.gatewayName]: managedLabels(gatewayName)[Labels.gatewayName] as string,
-    });
+    const selector = gatewaySelector(gatewayName);
     let deleted = 0;
     for (const { apiVersion, kind } of cleanupKinds) {
       for (const item of await this.#kube.list(apiVersion, kind, namespace, selector)) {
@@ -102,10 +107,14 @@ export class FleetReconciler {
     return [...orphans];
   }
 
-  async #deleteIfOurs(apiVersion: string, kind: string, gw: Gateway, name: string): Promise<void> {
-    const existing = await this.#kube.read(apiVersion, kind, gw.metadata.namespace as string, name);
-    const owned = existing?.metadata?.ownerReferences?.some((o) => o.uid === gw.metadata.uid);
-    if (owned) await this.#kube.delete(apiVersion, kind, gw.metadata.namespace as string, name);
+  /** Deletes this Gateway's objects of one kind (found by label, confirmed by owner uid). */
+  async #deleteIfOurs(apiVersion: string, kind: string, gw: Gateway): Promise<void> {
+    const namespace = gw.metadata.namespace as string;
+    for (const item of await this.#kube.list(apiVersion, kind, namespace, gatewaySelector(gw.metadata.name))) {
+      if (item.metadata?.ownerReferences?.some((o) => o.uid === gw.metadata.uid)) {
+        await this.#kube.delete(apiVersion, kind, namespace, item.metadata.name as string);
+      }
+    }
   }
 
   /** Issues the certificate when the Secret is missing, from another CA, or due for rotation. */
