@@ -136,6 +136,15 @@ const delta: Protocol<DeltaDiscoveryRequestMessage, DeltaRequest, DeltaResponse>
   create: (snapshot, ready) => new DeltaStream(snapshot, ready),
 };
 
+/** Calls an operator callback; its failure is reported, never thrown into a stream. */
+function notify<E>(listener: (event: E) => void, event: E): void {
+  try {
+    listener(event);
+  } catch (error) {
+    process.emitWarning(`xDS ${String(error)}`, { code: 'LEGATE_XDS_LISTENER' });
+  }
+}
+
 /** One open, authenticated stream, as the change fan-out sees it. */
 interface Session {
   readonly gateway: GatewayKey;
@@ -335,11 +344,24 @@ export class XdsServer {
 
     call.on('data', (message: Msg) => {
       if (closed) return;
+      try {
+        onRequest(message);
+      } catch (error) {
+        // A bug must cost one stream (the proxy reconnects), never the operator process.
+        closed = true;
+        close();
+        call.emit('error', { code: grpc.status.INTERNAL, details: `xDS server error: ${String(error)}` });
+      }
+    });
+    const onRequest = (message: Msg): void => {
       const cluster = message.node?.cluster ?? '';
       if (!session) {
         nodeId = message.node?.id ?? '';
         const result = authenticator.onNode(auth, { cluster, userAgentName: message.node?.userAgentName ?? '' });
-        if ('denied' in result) return deny(result);
+        if ('denied' in result) {
+          deny(result);
+          return;
+        }
         const { gateway, view } = result;
         const cache = this.#cacheFor(view);
         const stream = protocol.create(
@@ -356,12 +378,13 @@ export class XdsServer {
         this.metrics.streams.inc({ gateway, protocol: protocol.name, view });
       } else if (cluster !== '' && cluster !== session.gateway) {
         // Envoy sends the node only once, but a client that changes its claim mid-stream is refused.
-        return deny({ denied: `node cluster changed to ${JSON.stringify(cluster)}`, reason: 'wrong-gateway' });
+        deny({ denied: `node cluster changed to ${JSON.stringify(cluster)}`, reason: 'wrong-gateway' });
+        return;
       }
       const { outcome, responses } = session.stream.handleRequest(protocol.toRequest(message));
       this.#report(session.gateway, message.typeUrl ?? '', protocol.name, nodeId, outcome);
       send(responses);
-    });
+    };
     call.on('end', () => {
       closed = true;
       close();
@@ -389,10 +412,10 @@ export class XdsServer {
         message: outcome.message,
         nodeId,
       };
-      for (const listener of this.#nackListeners) listener(event);
+      for (const listener of this.#nackListeners) notify(listener, event);
     } else if (outcome.kind === 'ack') {
       const event: AckEvent = { gateway, typeUrl, protocol, version: outcome.version, nodeId };
-      for (const listener of this.#ackListeners) listener(event);
+      for (const listener of this.#ackListeners) notify(listener, event);
     }
   }
 }
