@@ -27,6 +27,16 @@ export interface PipelineOptions {
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 5 * 60_000 };
 
+/**
+ * Default bounds. Modules travel inline in ECDS (and ConfigMaps stop at 1 MiB anyway); 8 MiB leaves
+ * room for HTTPS modules while keeping a misconfigured URL from filling the operator's memory.
+ */
+export const DEFAULT_LIMITS = {
+  maxModuleBytes: 8 * 1024 * 1024,
+  maxMemoryBytes: 256 * 1024 * 1024,
+  maxDiskBytes: 1024 * 1024 * 1024,
+} as const;
+
 /** The delay before retry number `attempt` (1-based): doubling from initialMs, capped at maxMs. */
 export function backoffDelay(attempt: number, backoff: Backoff): number {
   return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempt - 1));
