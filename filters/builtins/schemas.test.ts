@@ -6,9 +6,11 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
 import { TestModule } from './test-module.ts';
 
+// ajv is CommonJS: Node's default export is module.exports, and ajv sets module.exports.default to the class.
+const Ajv = AjvModule.default;
 type Configure = { configure(): number };
 const schema = (name: string) =>
   JSON.parse(readFileSync(join(import.meta.dirname, name, 'config.schema.json'), 'utf8'));
