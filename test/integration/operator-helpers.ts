@@ -51,7 +51,11 @@ export function startOperator(a: OperatorArgs): OperatorProcess {
       'debug',
       ...(a.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: a.kubeconfigPath } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Any free port for the xDS server (started when a CA is given), so suites never collide.
+      env: { ...process.env, KUBECONFIG: a.kubeconfigPath, LEGATE_XDS_PORT: '0' },
+    },
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
