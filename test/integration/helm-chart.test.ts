@@ -227,25 +227,42 @@ describe('helm chart: lint, template and server-side dry run', () => {
   });
 
   it('is accepted whole (CRDs, RBAC, GatewayClass, Deployment) by the real API server in a server-side dry run', async () => {
-    const objects = await render('--include-crds', '--set', 'metrics.serviceMonitor.enabled=false');
     const client = KubernetesObjectApi.makeApiClient(cluster.kubeConfig());
-    const kinds = new Set<string>();
-    for (const obj of objects) {
-      // Through client-node's typed models (as test/harness/crds.ts does), so x-kubernetes-* keys survive.
-      await client
-        .patch(
-          loadYaml<KubernetesObject>(JSON.stringify(obj)),
-          undefined,
-          'All',
-          'helm-dry-run',
-          true,
-          PatchStrategy.ServerSideApply,
-        )
-        .catch((err: { body?: string }) => assert.fail(`${objectId(obj)} rejected: ${err.body ?? err}`));
-      kinds.add(obj.kind as string);
-    }
+    const dryRun = async (objects: Obj[]) => {
+      for (const obj of objects) {
+        // Through client-node's typed models (as test/harness/crds.ts does), so x-kubernetes-* keys survive.
+        await client
+          .patch(
+            loadYaml<KubernetesObject>(JSON.stringify(obj)),
+            undefined,
+            'All',
+            'helm-dry-run',
+            true,
+            PatchStrategy.ServerSideApply,
+          )
+          .catch((err: { body?: string }) => assert.fail(`${objectId(obj)} rejected: ${err.body ?? err}`));
+      }
+      return new Set(objects.map((o) => o.kind as string));
+    };
+    const kinds = await dryRun(await render('--include-crds'));
     for (const kind of ['CustomResourceDefinition', 'ClusterRole', 'Role', 'Deployment', 'GatewayClass', 'Secret']) {
       assert.ok(kinds.has(kind), `dry run covered ${kind}`);
     }
+    // The other RBAC shape, with a long release name (names and labels stay within their limits).
+    const scoped = parseObjects(
+      await helm.ok(
+        'template',
+        'a-rather-long-release-name-for-legate-in-production',
+        chartDir,
+        '--namespace',
+        namespace,
+        ...kubeVersion,
+        '--set',
+        `watchNamespaces={${namespace}}`,
+        '--set',
+        'imagePullSecrets={regcred}',
+      ),
+    ) as Obj[];
+    assert.ok((await dryRun(scoped)).has('RoleBinding'));
   });
 });
