@@ -101,6 +101,8 @@ const rateLimitCases: [string, unknown, boolean][] = [
   ['zero replicas', { replicas: 0, rules: [{ name: 'a', requests: 1 }] }, false],
   ['rule without name', { rules: [{ requests: 1 }] }, false],
   ['typo', { rules: [{ name: 'a', requests: 1, burts: 2 }] }, false],
+  ['slash in a rule name', { rules: [{ name: 'a/b', requests: 1 }] }, false],
+  ['slash in the domain', { domain: 'x/y', rules: [{ name: 'a', requests: 1 }] }, false],
 ];
 
 describe('configuration schemas agree with the filters', () => {

@@ -66,11 +66,23 @@ function descriptor(r: ConfigReader, spec: string): DescriptorSource | null {
   return null;
 }
 
+/** Rule names and domains become shared-data keys ("legate.rl/<domain>/<rule>/<slot>"): no "/". */
+function isName(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 46 || c == 95 || c == 45;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 export function parseRateLimitConfig(text: string): RateLimitConfigResult {
   const r = ConfigReader.fromText(text);
   r.allowOnly(['domain', 'rules', 'replicas', 'xffTrustedHops', 'maxKeys', 'responseHeaders']);
   const c = new RateLimitConfig();
   const domain = r.string('domain', 'default');
+  if (!isName(domain)) r.fail('domain', 'use letters, digits, ".", "_" and "-" only');
   c.replicas = r.int('replicas', 1, 1, 10000);
   c.xffTrustedHops = <i32>r.int('xffTrustedHops', 0, 0, 16);
   c.maxKeys = <u32>r.int('maxKeys', 10000, 1, 1000000);
@@ -83,7 +95,8 @@ export function parseRateLimitConfig(text: string): RateLimitConfigResult {
     rr.allowOnly(['name', 'descriptors', 'requests', 'unit', 'burst']);
     const rule = new Rule();
     rule.name = rr.requiredString('name');
-    if (names.includes(rule.name)) rr.fail('name', 'duplicate rule name "' + rule.name + '"');
+    if (!isName(rule.name)) rr.fail('name', 'use letters, digits, ".", "_" and "-" only');
+    else if (names.includes(rule.name)) rr.fail('name', 'duplicate rule name "' + rule.name + '"');
     names.push(rule.name);
     const specs = rr.stringArray('descriptors');
     for (let j = 0; j < specs.length; j++) {
