@@ -8,6 +8,7 @@ import type {
   IrApiListener,
   IrBackend,
   IrCluster,
+  IrCors,
   IrEndpoints,
   IrFilterChain,
   IrHeaderMods,
@@ -35,16 +36,27 @@ function statPrefix(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '.');
 }
 
-function httpConnectionManager(routeConfig: string, inline?: IrRouteConfig): Json {
-  const proxyless = inline !== undefined;
+const CORS_FILTER = 'envoy.filters.http.cors';
+
+function usesCors(rc: IrRouteConfig): boolean {
+  return rc.virtualHosts.some((vh) => vh.routes.some((r) => r.cors));
+}
+
+function httpConnectionManager(routeConfig: IrRouteConfig, proxyless: boolean): Json {
+  const httpFilters: Json[] = [];
+  // Envoy only: proxyless clients have no CORS (and their routes carry no CORS policy).
+  if (!proxyless && usesCors(routeConfig)) {
+    httpFilters.push({ name: CORS_FILTER, typedConfig: { '@type': `${T}envoy.extensions.filters.http.cors.v3.Cors` } });
+  }
+  // The router must be the last filter (Envoy and grpc-js-xds both insist).
+  httpFilters.push({ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER_TYPE } });
   const hcm: Json = {
     '@type': HCM_TYPE,
-    statPrefix: statPrefix(routeConfig),
-    ...(inline
-      ? { routeConfig: renderRouteConfig(inline, true) }
-      : { rds: { routeConfigName: routeConfig, configSource: ADS } }),
-    // The router must be the last filter (Envoy and grpc-js-xds both insist).
-    httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER_TYPE } }],
+    statPrefix: statPrefix(routeConfig.name),
+    ...(proxyless
+      ? { routeConfig: renderRouteConfig(routeConfig, true) }
+      : { rds: { routeConfigName: routeConfig.name, configSource: ADS } }),
+    httpFilters,
   };
   if (!proxyless) {
     hcm.useRemoteAddress = true;
@@ -59,7 +71,7 @@ function filterChain(chain: IrFilterChain, https: boolean): Json {
     filters: [
       {
         name: 'envoy.filters.network.http_connection_manager',
-        typedConfig: httpConnectionManager(chain.routeConfig.name),
+        typedConfig: httpConnectionManager(chain.routeConfig, false),
       },
     ],
   };
@@ -103,7 +115,7 @@ export function renderListener(l: IrListener): Json {
  * response, so those routes point at the never-existing invalid-backend cluster: the RPC fails).
  */
 export function renderApiListener(a: IrApiListener, routeConfig: IrRouteConfig): Json {
-  return { name: a.name, apiListener: { apiListener: httpConnectionManager(a.routeConfig, routeConfig) } };
+  return { name: a.name, apiListener: { apiListener: httpConnectionManager(routeConfig, true) } };
 }
 
 function headerOptions(mods: IrHeaderMods | undefined): Json {
@@ -240,14 +252,42 @@ function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other', pr
   return { route };
 }
 
+/** A Gateway API CORS origin (`*` greedy to the left, `*` alone: any) as an Envoy string matcher. */
+function originMatcher(origin: string): Json {
+  if (origin === '*') return { safeRegex: { regex: '.*' } };
+  if (!origin.includes('*')) return { exact: origin };
+  return { safeRegex: { regex: origin.split('*').map(escapeRegex).join('.*') } };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function corsPolicy(c: IrCors): Json {
+  const policy: Json = {
+    '@type': `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+    allowOriginStringMatch: c.allowOrigins.map(originMatcher),
+  };
+  if (c.allowMethods.length > 0) policy.allowMethods = c.allowMethods.join(',');
+  if (c.allowHeaders.length > 0) policy.allowHeaders = c.allowHeaders.join(',');
+  if (c.exposeHeaders.length > 0) policy.exposeHeaders = c.exposeHeaders.join(',');
+  if (c.maxAgeSeconds !== undefined) policy.maxAge = String(c.maxAgeSeconds);
+  if (c.allowCredentials !== undefined) policy.allowCredentials = c.allowCredentials;
+  return policy;
+}
+
 function renderRoutes(r: IrRoute, proxyless: boolean): Json[] {
-  return pathVariants(r.match).map(({ path, piece }, _i, all) => ({
-    name: all.length > 1 ? `${r.name}/${piece}` : r.name,
-    match: matchJson(r.match, path),
-    ...actionJson(r.action, piece, proxyless),
-    ...prefixed('request', r.requestHeaders),
-    ...prefixed('response', r.responseHeaders),
-  }));
+  return pathVariants(r.match).map(({ path, piece }, _i, all) => {
+    const out: Json = {
+      name: all.length > 1 ? `${r.name}/${piece}` : r.name,
+      match: matchJson(r.match, path),
+      ...actionJson(r.action, piece, proxyless),
+      ...prefixed('request', r.requestHeaders),
+      ...prefixed('response', r.responseHeaders),
+    };
+    if (r.cors && !proxyless) out.typedPerFilterConfig = { [CORS_FILTER]: corsPolicy(r.cors) };
+    return out;
+  });
 }
 
 export function renderRouteConfig(rc: IrRouteConfig, proxyless = false): Json {

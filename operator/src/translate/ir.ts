@@ -126,6 +126,17 @@ export interface IrDirect {
 
 export type IrAction = IrForward | IrRedirect | IrDirect;
 
+/** HTTPRoute CORS filter (Envoy's CORS filter, per route). */
+export interface IrCors {
+  /** Exact origins, or `*`-wildcard ones (`*` alone: any origin). */
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+  allowCredentials?: boolean;
+}
+
 export interface IrRoute {
   /** `<kind>/<namespace>/<name>/rule/<i>/match/<j>`: where it came from. */
   name: string;
@@ -133,6 +144,7 @@ export interface IrRoute {
   action: IrAction;
   requestHeaders?: IrHeaderMods;
   responseHeaders?: IrHeaderMods;
+  cors?: IrCors;
 }
 
 export interface IrServicePort {

@@ -23,6 +23,7 @@ import type {
   IrAction,
   IrBackend,
   IrCluster,
+  IrCors,
   IrEndpoints,
   IrHeaderMods,
   IrMatch,
@@ -271,6 +272,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
         };
         if (compiled.requestHeaders) route.requestHeaders = compiled.requestHeaders;
         if (compiled.responseHeaders) route.responseHeaders = compiled.responseHeaders;
+        if (compiled.cors) route.cors = compiled.cors;
         out.routes.push({
           route,
           pathRank: r.kind === 'GRPCRoute' ? 0 : match.path.kind === 'exact' ? 0 : match.path.kind === 'regex' ? 1 : 2,
@@ -299,6 +301,7 @@ interface CompiledRule {
   action: IrAction;
   requestHeaders?: IrHeaderMods;
   responseHeaders?: IrHeaderMods;
+  cors?: IrCors;
 }
 
 const HTTP_500 = (body: string): IrAction => ({ kind: 'direct', status: 500, body });
@@ -333,6 +336,19 @@ function compileRule(
         if (f.urlRewrite.hostname) hostRewrite = f.urlRewrite.hostname;
         if (f.urlRewrite.path) pathRewrite = pathModifier(f.urlRewrite.path);
         break;
+      case 'CORS': {
+        const c = 'cors' in f ? f.cors : undefined;
+        if (!c) throw new InvalidRule('CORS without its config');
+        out.cors = {
+          allowOrigins: c.allowOrigins ?? [],
+          allowMethods: c.allowMethods ?? [],
+          allowHeaders: c.allowHeaders ?? [],
+          exposeHeaders: c.exposeHeaders ?? [],
+        };
+        if (c.maxAge !== undefined) out.cors.maxAgeSeconds = c.maxAge;
+        if (c.allowCredentials !== undefined) out.cors.allowCredentials = c.allowCredentials;
+        break;
+      }
       case 'RequestMirror': {
         if (!f.requestMirror) throw new InvalidRule('RequestMirror without its config');
         const cluster = resolve(f.requestMirror.backendRef);
@@ -340,7 +356,7 @@ function compileRule(
         break;
       }
       default:
-        // CORS, ExternalAuth, ExtensionRef...: not honoured, so the rule must not forward (fail closed).
+        // ExternalAuth, ExtensionRef...: not honoured, so the rule must not forward (fail closed).
         unsupported = f.type;
     }
   }

@@ -834,3 +834,46 @@ describe('render hooks', () => {
     assert.match(bad?.errors[0] ?? '', /Listener team\/gw\/80: \$\.bogusField/);
   });
 });
+
+describe('HTTPRoute CORS', () => {
+  it('adds the CORS filter and a per-route policy for Envoy, nothing for proxyless clients', () => {
+    const { t } = routeThrough([
+      httpRoute('team', 'cors', {
+        parentRefs: [{ name: 'gw' }],
+        rules: [
+          {
+            filters: [
+              {
+                type: 'CORS',
+                cors: {
+                  allowOrigins: ['https://app.example.com', 'https://*.example.org'],
+                  allowMethods: ['GET', 'POST'],
+                  maxAge: 600,
+                  allowCredentials: true,
+                },
+              },
+            ],
+            backendRefs: [{ name: 'a', port: 80 }],
+          },
+        ],
+      }),
+    ]);
+    const text = JSON.stringify(resource(t, 'listener', 'team/gw/80'));
+    assert.match(text, /"name":"envoy.filters.http.cors".*"name":"envoy.filters.http.router"/);
+    const route = (resource(t, 'route', 'team/gw/80').virtualHosts as { routes: Record<string, unknown>[] }[])[0]
+      ?.routes[0];
+    assert.deepEqual(route?.typedPerFilterConfig, {
+      'envoy.filters.http.cors': {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+        allowOriginStringMatch: [
+          { exact: 'https://app.example.com' },
+          { safeRegex: { regex: 'https://.*\\.example\\.org' } },
+        ],
+        allowMethods: 'GET,POST',
+        maxAge: '600',
+        allowCredentials: true,
+      },
+    });
+    assert.doesNotMatch(JSON.stringify(t.proxylessListeners.map((l) => l.resource)), /CorsPolicy|http\.cors/);
+  });
+});
