@@ -176,4 +176,24 @@ describe('auth filter: API keys', () => {
     );
     assert.equal(request(h, { 'x-api-key': 'nope' }).localResponse?.status, 401);
   });
+
+  test('client-sent identity headers never reach the upstream, on any passing path', async () => {
+    const h = await host({
+      ...config,
+      jwt: { jwks: signer.jwks(), forwardClaims: { sub: 'x-user', email: 'x-email' } },
+      allowAnonymous: true,
+    });
+    const spoof = { 'x-user': 'admin', 'x-email': 'admin@example', 'x-consumer': 'team-a' };
+    const anonymous = request(h, spoof);
+    assert.equal(anonymous.localResponse, null);
+    for (const name of Object.keys(spoof)) assert.equal(anonymous.request.headers.get(name), undefined, name);
+    const byKey = request(h, { ...spoof, 'x-api-key': 'key-for-team-b' });
+    assert.equal(byKey.request.headers.get('x-user'), undefined);
+    assert.equal(byKey.request.headers.get('x-email'), undefined);
+    assert.equal(byKey.request.headers.get('x-consumer'), 'team-b');
+    const byToken = request(h, { ...spoof, authorization: `Bearer ${signer.token('RS256', { sub: 'carol' })}` });
+    assert.deepEqual(byToken.request.headers.getAll('x-user'), ['carol']);
+    assert.equal(byToken.request.headers.get('x-email'), undefined, 'claim absent from the token');
+    assert.equal(byToken.request.headers.get('x-consumer'), undefined);
+  });
 });

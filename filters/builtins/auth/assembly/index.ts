@@ -101,6 +101,11 @@ function strip(f: Found): void {
   }
 }
 
+function clearClaimHeaders(jwt: JwtConfig | null): void {
+  if (jwt == null) return;
+  for (let i = 0; i < jwt.forwardClaims.length; i++) requestHeaders.remove(jwt.forwardClaims[i].header);
+}
+
 function quoted(s: string): string {
   return '"' + s.replaceAll('\\', '').replaceAll('"', '') + '"';
 }
@@ -116,22 +121,29 @@ class AuthRequest extends HttpContext {
     if (c == null) return this.deny(500, 'unavailable', 'authentication is not configured', '');
     const jwt = c.jwt;
     const keys = c.apiKeys;
-    // Identity headers come only from this filter: a client must not be able to send its own.
-    if (jwt != null)
-      for (let i = 0; i < jwt.forwardClaims.length; i++) requestHeaders.remove(jwt.forwardClaims[i].header);
-    if (keys != null) requestHeaders.remove(keys.consumerHeader);
+    // Identity headers come only from this filter: a client must not be able to send its own. Every
+    // path that lets the request through sets or removes each of them (a set replaces a client's
+    // value, so removing first would only cost a host call); refused requests never reach upstream.
 
     const token = jwt != null ? find(jwt.sources) : null;
     const apiKey = keys != null ? find(keys.sources) : null;
     if (token == null && apiKey == null) {
-      if (c.allowAnonymous) return FilterHeadersStatus.Continue;
-      return this.deny(401, 'missing_credentials', 'no credentials in the request', '');
+      if (!c.allowAnonymous) return this.deny(401, 'missing_credentials', 'no credentials in the request', '');
+      clearClaimHeaders(jwt);
+      if (keys != null) requestHeaders.remove(keys.consumerHeader);
+      return FilterHeadersStatus.Continue;
     }
     if (token != null) {
       const status = this.checkToken(root, jwt!, token);
       if (status != 0) return FilterHeadersStatus.StopIteration;
+    } else {
+      clearClaimHeaders(jwt);
     }
-    if (apiKey != null && !this.checkApiKey(keys!, apiKey)) return FilterHeadersStatus.StopIteration;
+    if (apiKey != null) {
+      if (!this.checkApiKey(keys!, apiKey)) return FilterHeadersStatus.StopIteration;
+    } else if (keys != null) {
+      requestHeaders.remove(keys.consumerHeader);
+    }
     return FilterHeadersStatus.Continue;
   }
 
@@ -164,6 +176,7 @@ class AuthRequest extends HttpContext {
       const f = jwt.forwardClaims[i];
       const v = claims.get(f.claim);
       if (v != null && !v.isNull()) requestHeaders.replace(f.header, claimHeaderValue(v));
+      else requestHeaders.remove(f.header);
     }
     if (!jwt.forwardToken) strip(found);
     return 0;
