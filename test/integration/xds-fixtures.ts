@@ -284,6 +284,9 @@ class Inbox<T> {
 export interface RawStream<Req, Res> {
   send(request: Req): void;
   readonly responses: Inbox<Res>;
+  /** Stop / start reading (a slow proxy: HTTP/2 flow control pushes back on the server). */
+  pause(): void;
+  resume(): void;
   /** The final status (PERMISSION_DENIED for a refused client). */
   readonly status: Promise<grpc.StatusObject>;
   close(): void;
@@ -299,6 +302,8 @@ export function rawAdsClient(port: number, credentials: grpc.ChannelCredentials,
     call.on('error', (error: Error) => responses.end(error));
     return {
       send: (request) => call.write(request),
+      pause: () => call.pause(),
+      resume: () => call.resume(),
       responses,
       status,
       close: () => call.cancel(),

@@ -266,6 +266,35 @@ describe('ADS protocol over mTLS', () => {
     stream.close();
   });
 
+  it('coalesces changes for a proxy that reads slowly, ending on the latest state', async () => {
+    const gw: GatewayKey = 'team-a/web';
+    const many = (n: number) => Array.from({ length: 2000 }, (_, i) => 20000 + ((i + n) % 40000));
+    server.setSnapshot(gw, { [TypeUrls.endpoint]: [loadAssignment('big', many(0))] });
+    const stream = clientFor(certA).delta();
+    stream.send({ node: node(gw), typeUrl: TypeUrls.endpoint, resourceNamesSubscribe: ['big'] });
+    const first = await stream.responses.next();
+    stream.send({ typeUrl: TypeUrls.endpoint, responseNonce: first.nonce });
+    await stream.responses.quiet(100);
+    stream.pause();
+    const changes = 300;
+    for (let n = 1; n <= changes; n++) {
+      server.setSnapshot(gw, { [TypeUrls.endpoint]: [loadAssignment('big', many(n))] });
+    }
+    stream.resume();
+    const finalVersion = contentHash(loadAssignment('big', many(changes)).bytes);
+    let received = 0;
+    let last = '';
+    while (last !== finalVersion) {
+      const response = await stream.responses.next();
+      received++;
+      last = response.resources?.[0]?.version ?? '';
+      stream.send({ typeUrl: TypeUrls.endpoint, responseNonce: response.nonce });
+    }
+    assert.ok(received < changes, `${received} responses for ${changes} changes`);
+    assert.equal(await stream.responses.quiet(200), undefined, 'nothing after the latest state');
+    stream.close();
+  });
+
   it('exports streams, pushes, push latency and NACK metrics', async () => {
     const text = await server.registry.metrics();
     for (const name of [

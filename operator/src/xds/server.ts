@@ -316,10 +316,15 @@ export class XdsServer {
       close();
       call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: result.denied });
     };
+    // A proxy that reads slower than config changes: while its send buffer is full, changes are
+    // only noted; on 'drain' one response per type carries the latest state (the state machines diff
+    // against what was sent, so skipped intermediate versions are never sent).
+    let congested = false;
+    const deferred = new Set<string>();
     const send = (responses: Res[]) => {
       if (!session || closed) return;
       for (const response of responses) {
-        call.write(protocol.toMessage(response));
+        if (!call.write(protocol.toMessage(response))) congested = true;
         const type = typeLabel(response.typeUrl);
         this.metrics.pushes.inc({ gateway: session.gateway, type, protocol: protocol.name });
         if (response.changeSeenAt !== undefined) {
@@ -368,7 +373,17 @@ export class XdsServer {
           () => cache.get(gateway),
           () => cache.synced,
         );
-        session = { gateway, view, stream, onChange: (typeUrls) => send(stream.handleChange(typeUrls)) };
+        const onChange = (typeUrls: readonly string[]) => {
+          if (!congested) return send(stream.handleChange(typeUrls));
+          for (const typeUrl of typeUrls) deferred.add(typeUrl);
+        };
+        session = { gateway, view, stream, onChange };
+        call.on('drain', () => {
+          congested = false;
+          const typeUrls = allTypes.filter((typeUrl) => deferred.has(typeUrl));
+          deferred.clear();
+          send(stream.handleChange(typeUrls));
+        });
         let sessions = this.#sessions[view].get(gateway);
         if (!sessions) {
           sessions = new Set();
