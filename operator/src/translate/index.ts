@@ -2,11 +2,11 @@
 // strictly encoded bytes) and status. Pure: no I/O, no clock; the same input gives byte-identical
 // output. See docs/translate.md.
 
-import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
 import { TypeUrls } from '../envoy/protos.ts';
 import type { JsonValue } from '../envoy/strict.ts';
 import { strictEncode } from '../envoy/strict.ts';
-import type { Gateway, GRPCRoute, HTTPRoute, ReferenceGrant } from '../k8s/gateway-api.ts';
+import type { Gateway, GatewayClass, GRPCRoute, HTTPRoute, ReferenceGrant } from '../k8s/gateway-api.ts';
 import {
   renderApiListener,
   renderCluster,
@@ -198,7 +198,9 @@ export type AffectingObject =
   | { kind: 'Service'; object: V1Service }
   | { kind: 'EndpointSlice'; object: V1EndpointSlice }
   | { kind: 'Secret'; object: V1Secret }
-  | { kind: 'ReferenceGrant'; object: ReferenceGrant };
+  | { kind: 'ReferenceGrant'; object: ReferenceGrant }
+  | { kind: 'GatewayClass'; object: GatewayClass }
+  | { kind: 'Namespace'; object: V1Namespace };
 
 /**
  * The Gateway keys whose translation may change when `change` is added, updated or deleted, against
@@ -209,7 +211,7 @@ export type AffectingObject =
 export function affectedGateways(input: TranslationInput | IndexedInput, change: AffectingObject): string[] {
   const index = indexInput(input);
   const out = new Set<string>();
-  const ns = change.object.metadata?.namespace ?? 'default';
+  const ns = (change.object.metadata as { namespace?: string } | undefined)?.namespace ?? 'default';
   switch (change.kind) {
     case 'Gateway':
       out.add(objectKey(ns, change.object.metadata?.name));
@@ -239,6 +241,22 @@ export function affectedGateways(input: TranslationInput | IndexedInput, change:
         if (uses) out.add(gwKey);
       }
       break;
+    case 'GatewayClass':
+      for (const [gwKey, gw] of index.gateways) {
+        if (gw.spec?.gatewayClassName === change.object.metadata.name) out.add(gwKey);
+      }
+      break;
+    case 'Namespace': {
+      // Namespace labels only matter to listeners that select route namespaces by label.
+      const name = change.object.metadata?.name;
+      for (const [gwKey, gw] of index.gateways) {
+        const selects = gw.spec?.listeners?.some((l) => l.allowedRoutes?.namespaces?.from === 'Selector');
+        if (selects && (index.routesByGateway.get(gwKey) ?? []).some((r) => r.route.metadata.namespace === name)) {
+          out.add(gwKey);
+        }
+      }
+      break;
+    }
     case 'ReferenceGrant': {
       const fromNamespaces = new Set((change.object.spec?.from ?? []).map((f) => f.namespace));
       for (const [gwKey, gw] of index.gateways) {

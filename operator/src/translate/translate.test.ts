@@ -733,6 +733,14 @@ describe('robustness and determinism', () => {
     assert.deepEqual(affectedGateways(idx, { kind: 'HTTPRoute', object: r2 }), ['team2/gw2']);
     assert.deepEqual(affectedGateways(idx, { kind: 'EndpointSlice', object: svcs[0]![1] }), ['team/gw']);
     assert.deepEqual(affectedGateways(idx, { kind: 'Service', object: svcs[1]![0] }), ['team2/gw2']);
+    assert.deepEqual(
+      affectedGateways(idx, {
+        kind: 'GatewayClass',
+        object: { metadata: { name: 'legate' }, spec: { controllerName: 'x' } },
+      }),
+      ['team/gw', 'team2/gw2'],
+    );
+    assert.deepEqual(affectedGateways(idx, { kind: 'Namespace', object: { metadata: { name: 'team' } } }), []);
   });
 
   it('translates only Gateways of its controller when one is named', () => {
