@@ -1,5 +1,6 @@
 // Keeps the Helm chart (helm/) in step with its sources:
 //   node scripts/helm-chart.ts sync-crds   copy crds/*.yaml into helm/crds/ (the top-level crds/ is the one source)
+//   node scripts/helm-chart.ts sync-filters copy the built-in filter modules (filters/builtins/build) into helm/filters/
 //   node scripts/helm-chart.ts docs        regenerate the values table in helm/README.md from values.schema.json
 //   node scripts/helm-chart.ts check       exit 1 when either of the above would change a file
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,22 @@ export function crdDrift(): string[] {
 export function syncCrds(): void {
   for (const f of yamlFiles(chartCrds)) rmSync(path.join(chartCrds, f));
   for (const f of yamlFiles(sourceCrds)) writeFileSync(path.join(chartCrds, f), readFileSync(path.join(sourceCrds, f)));
+}
+
+/** Copies the shipped built-in modules (built by `npm run build -w filters`) into the chart; returns their names. */
+export async function syncFilters(targetChartDir = chartDir): Promise<string[]> {
+  // Imported here: it loads the AssemblyScript compiler, which the other commands do not need.
+  const { MODULES, wasmPath } = await import('../filters/builtins/build.ts');
+  const target = path.join(targetChartDir, 'filters');
+  const names: string[] = [];
+  for (const [name, module] of Object.entries(MODULES)) {
+    if (!module.shipped) continue;
+    const built = wasmPath(name as keyof typeof MODULES);
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build -w filters first`);
+    writeFileSync(path.join(target, `${name}.wasm`), readFileSync(built));
+    names.push(name);
+  }
+  return names;
 }
 
 interface Schema {
@@ -94,6 +111,8 @@ if (import.meta.main) {
   const command = process.argv[2];
   if (command === 'sync-crds') {
     syncCrds();
+  } else if (command === 'sync-filters') {
+    process.stdout.write(`copied into helm/filters/: ${(await syncFilters()).join(', ')}\n`);
   } else if (command === 'docs') {
     writeFileSync(readmePath, readmeWithTable());
   } else if (command === 'check') {
@@ -105,7 +124,7 @@ if (import.meta.main) {
       process.exit(1);
     }
   } else {
-    process.stderr.write('usage: node scripts/helm-chart.ts sync-crds | docs | check\n');
+    process.stderr.write('usage: node scripts/helm-chart.ts sync-crds | sync-filters | docs | check\n');
     process.exit(2);
   }
 }
