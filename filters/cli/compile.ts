@@ -19,6 +19,9 @@ export const ASC_FLAGS = [
   '3',
   '--shrinkLevel',
   '2',
+  // Release builds: assert() compiles to nothing (bounds checks stay). Use abort() for checks that
+  // must trap in production.
+  '--noAssert',
 ] as const;
 
 export type Diagnostic = { file: string; line: number; column: number; message: string };

@@ -228,9 +228,15 @@ describe('StopIteration and failures', () => {
     assert.equal(s.localResponse?.status, 503);
     assert.ok(host.failure);
     const critical = host.logMessages('critical').join('\n');
-    assert.match(critical, /abort: probe asked to abort at .*index\.ts:\d+:\d+/);
+    assert.match(critical, /abort: probe asked to abort/);
     assert.match(critical, /wasm VM 0 failed/);
     assert.equal(host.newStream().sendRequestHeaders(get), 'StopIteration');
+  });
+
+  it('a failed bounds check names the file and line', async () => {
+    const host = await probe();
+    host.newStream().sendRequestHeaders({ ...get, 'x-probe': 'out-of-range' });
+    assert.match(host.logMessages('critical').join('\n'), /abort: Index out of range at ~lib\/array\.ts:\d+:\d+/);
   });
 
   it('honours allow_on_headers_stop_iteration', async () => {

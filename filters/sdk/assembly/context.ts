@@ -2,9 +2,10 @@
 // (configuration, timers, queues), one HttpContext per request, created by its root. Roots are
 // registered by root id; the host tells a new root which id it serves (property plugin_root_id).
 
-import { getPropertyString, logError, logWarn } from './host';
+import { logError, logWarn } from './host';
 import * as abi from './imports';
-import { HeaderPair, RETURN_DATA, serializeHeaders, utf8 } from './memory';
+import { HeaderPair, RETURN_DATA, RETURN_SIZE, resetReturn, serializeHeaders, utf8 } from './memory';
+import { IdTable } from './table';
 import { FilterDataStatus, FilterHeadersStatus, FilterMetadataStatus, FilterTrailersStatus, WasmResult } from './types';
 
 /** What every context has: its id, and the httpCall machinery (the response comes back to it). */
@@ -74,7 +75,7 @@ export class RootContext extends BaseContext {
     super(id, true);
   }
 
-  /** The root id this context serves ("" for the default registration). */
+  /** The root id of the registration that made this context ("" for the default one). */
   rootId: string = '';
 
   /** The VM started; vmConfigurationSize bytes are readable from vmConfiguration. */
@@ -154,9 +155,11 @@ export class HttpContext extends BaseContext {
 export type RootContextFactory = (contextId: u32) => RootContext;
 
 const factoryIds: string[] = [];
+/** The same ids as UTF-8, compared with the host's plugin_root_id bytes without decoding them. */
+const factoryIdBytes: ArrayBuffer[] = [];
 const factories: RootContextFactory[] = [];
-const contexts = new Map<u32, BaseContext>();
-const pendingCalls = new Map<u32, BaseContext>();
+const contexts = new IdTable<BaseContext>();
+const pendingCalls = new IdTable<BaseContext>();
 let rootCount: i32 = 0;
 let onlyRoot: RootContext | null = null;
 
@@ -165,12 +168,14 @@ let onlyRoot: RootContext | null = null;
  * "" is the default, used for any root id without a registration of its own. Call at module top level.
  */
 export function registerRootContext(factory: RootContextFactory, rootId: string = ''): void {
-  const i = factoryIds.indexOf(rootId);
+  const bytes = utf8(rootId);
+  const i = registrationIndex(changetype<usize>(bytes), <usize>bytes.byteLength);
   if (i >= 0) {
     factories[i] = factory;
     return;
   }
   factoryIds.push(rootId);
+  factoryIdBytes.push(bytes);
   factories.push(factory);
 }
 
@@ -179,25 +184,45 @@ export function createContext(contextId: u32, parentId: u32): void {
     createRoot(contextId);
     return;
   }
-  const parent = contexts.has(parentId) ? contexts.get(parentId) : null;
+  const parent = contexts.get(parentId);
   if (parent == null || !parent.isRoot) {
-    logError('proxy_on_context_create: no root context ' + parentId.toString());
+    logError('unknown root context');
     return;
   }
   contexts.set(contextId, changetype<RootContext>(parent).newHttpContext(contextId));
 }
 
+/** The index of the registration for the host's plugin_root_id: exact, else the default "". */
+function registrationForRootId(): i32 {
+  const path = utf8('plugin_root_id');
+  resetReturn();
+  let found: i32 = -1;
+  if (abi.proxy_get_property(changetype<usize>(path), path.byteLength, RETURN_DATA, RETURN_SIZE) == WasmResult.Ok) {
+    const ptr = load<usize>(RETURN_DATA);
+    const size = load<usize>(RETURN_SIZE);
+    found = registrationIndex(ptr, size);
+    if (ptr != 0) heap.free(ptr);
+  }
+  return found >= 0 ? found : registrationIndex(0, 0);
+}
+
+/** The registration whose root id has these UTF-8 bytes, or -1. */
+function registrationIndex(ptr: usize, size: usize): i32 {
+  for (let i = 0; i < factoryIdBytes.length; i++) {
+    const id = unchecked(factoryIdBytes[i]);
+    if (<usize>id.byteLength == size && (size == 0 || memory.compare(changetype<usize>(id), ptr, size) == 0)) return i;
+  }
+  return -1;
+}
+
 function createRoot(contextId: u32): void {
-  const rootIdProperty = getPropertyString(['plugin_root_id']);
-  const rootId = rootIdProperty != null ? rootIdProperty : '';
-  let i = factoryIds.indexOf(rootId);
-  if (i < 0) i = factoryIds.indexOf('');
+  const i = registrationForRootId();
   if (i < 0) {
-    logError("no root context registered for root id '" + rootId + "' (registerRootContext)");
+    logError('no root context for this root id');
     return;
   }
-  const root = factories[i](contextId);
-  root.rootId = rootId;
+  const root = unchecked(factories[i])(contextId);
+  root.rootId = unchecked(factoryIds[i]);
   contexts.set(contextId, root);
   rootCount++;
   onlyRoot = root;
@@ -205,29 +230,26 @@ function createRoot(contextId: u32): void {
 
 /** The root with this id; a host that starts the VM with id 0 (proxytest) gets the only root. */
 export function rootFor(contextId: u32): RootContext | null {
-  if (contexts.has(contextId)) {
-    const c = contexts.get(contextId);
-    return c.isRoot ? changetype<RootContext>(c) : null;
-  }
+  const c = contexts.get(contextId);
+  if (c != null) return c.isRoot ? changetype<RootContext>(c) : null;
   return rootCount == 1 ? onlyRoot : null;
 }
 
 export function streamFor(contextId: u32): HttpContext | null {
-  if (!contexts.has(contextId)) return null;
   const c = contexts.get(contextId);
-  return c.isRoot ? null : changetype<HttpContext>(c);
+  return c == null || c.isRoot ? null : changetype<HttpContext>(c);
 }
 
 export function contextFor(contextId: u32): BaseContext | null {
-  return contexts.has(contextId) ? contexts.get(contextId) : null;
+  return contexts.get(contextId);
 }
 
 export function dispatchHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
-  if (!pendingCalls.has(token)) {
-    logWarn('httpCall response for unknown token ' + token.toString());
+  const ctx = pendingCalls.get(token);
+  if (ctx == null) {
+    logWarn('unknown httpCall token');
     return;
   }
-  const ctx = pendingCalls.get(token);
   pendingCalls.delete(token);
   // The host may deliver the response on the root context: make the caller's stream effective so
   // header calls, continueRequest and sendLocalResponse act on the request that made the call.
@@ -236,8 +258,8 @@ export function dispatchHttpCallResponse(token: u32, numHeaders: u32, bodySize: 
 }
 
 export function deleteContext(contextId: u32): void {
-  if (!contexts.has(contextId)) return;
   const c = contexts.get(contextId);
+  if (c == null) return;
   contexts.delete(contextId);
   if (c.isRoot) {
     rootCount--;

@@ -160,7 +160,11 @@ class ProbeStream extends HttpContext {
       return FilterHeadersStatus.StopIteration;
     }
     if (this.action == 'abort') {
-      assert(argument == 'never', 'probe asked to abort'); // traps through legateAbort
+      if (argument != 'never') abort('probe asked to abort'); // traps through legateAbort
+    }
+    if (this.action == 'out-of-range') {
+      const items = new Array<string>(1);
+      logInfo(items[argument.length + 3]); // a bounds check fails: abort with file and line
     }
     return FilterHeadersStatus.Continue;
   }
