@@ -120,6 +120,34 @@ describe('auth filter: JWT', () => {
     assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 401);
   });
 
+  test('keys from a JWKS URL: fetched with httpCall, 503 until loaded, refreshed on a timer', async () => {
+    const h = await host({
+      jwt: { jwksUri: { cluster: 'idp', authority: 'idp.example', path: '/jwks.json', refreshSeconds: 60 } },
+    });
+    const [call] = h.pendingHttpCalls;
+    assert.ok(call);
+    assert.equal(call.upstream, 'idp');
+    assert.equal(call.headers.get(':path'), '/jwks.json');
+    assert.equal(call.headers.get(':authority'), 'idp.example');
+    const token = signer.token('RS256', { sub: 'dave' });
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 503);
+    call.respond({ status: 200, body: JSON.stringify({ keys: [signer.rsa.jwk] }) });
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse, null);
+    // A failed refresh keeps the keys.
+    h.advance(60_000);
+    h.pendingHttpCalls[0]!.respond({ status: 500 });
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse, null);
+    // Rotation: the next refresh serves a new key only; the old key (and its cached tokens) stop working.
+    const rotated = new Signer();
+    h.advance(60_000);
+    h.pendingHttpCalls[0]!.respond({ status: 200, body: JSON.stringify({ keys: [rotated.ec.jwk] }) });
+    assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 401);
+    assert.equal(
+      request(h, { authorization: `Bearer ${rotated.token('ES256', { sub: 'dave' })}` }).localResponse,
+      null,
+    );
+  });
+
   test('a bad configuration is refused in onConfigure with a logged reason', async () => {
     const h = await FilterHost.load(wasm, { configuration: { jwt: { jwks: { keys: [{ kty: 'RSA', n: 'AQAB' }] } } } });
     assert.equal(h.configured, false);

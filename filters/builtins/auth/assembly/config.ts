@@ -16,9 +16,21 @@ export class ClaimHeader {
   ) {}
 }
 
+/** A JWKS served over HTTP by an Envoy cluster, fetched with httpCall and refreshed on a timer. */
+export class JwksRemote {
+  cluster: string = '';
+  authority: string = '';
+  path: string = '';
+  refreshSeconds: i64 = 600;
+  timeoutMs: i64 = 5000;
+}
+
 export class JwtConfig {
   rules: JwtRules = new JwtRules();
+  /** The keys in use: the inline ones plus the last good fetch from `remote`. */
   keys: Jwk[] = [];
+  inlineKeys: Jwk[] = [];
+  remote: JwksRemote | null = null;
   sources: CredentialSource[] = [];
   forwardClaims: ClaimHeader[] = [];
   /** Keep the token in the request to the upstream (Envoy's jwt_authn `forward`); stripped by default. */
@@ -91,6 +103,7 @@ function readJwt(r: ConfigReader, warnings: string[]): JwtConfig {
     'issuer',
     'audiences',
     'jwks',
+    'jwksUri',
     'algorithms',
     'clockSkewSeconds',
     'requireExpiration',
@@ -112,8 +125,21 @@ function readJwt(r: ConfigReader, warnings: string[]): JwtConfig {
   c.rules.algorithms = algs;
   // The JWKS is inline: a JWK Set object, or the same as JSON text (as an identity provider serves it).
   let jwks = r.raw('jwks');
-  if (jwks == null) r.fail('jwks', 'required (a JWK Set with the verification keys)');
-  else {
+  if (r.has('jwksUri')) {
+    const u = r.object('jwksUri');
+    u.allowOnly(['cluster', 'authority', 'path', 'refreshSeconds', 'timeoutMs']);
+    const remote = new JwksRemote();
+    remote.cluster = u.requiredString('cluster');
+    remote.authority = u.requiredString('authority');
+    remote.path = u.requiredString('path');
+    if (!remote.path.startsWith('/')) u.fail('path', 'must start with "/"');
+    remote.refreshSeconds = u.int('refreshSeconds', 600, 10, 86400);
+    remote.timeoutMs = u.int('timeoutMs', 5000, 100, 60000);
+    c.remote = remote;
+  }
+  if (jwks == null) {
+    if (c.remote == null) r.fail('jwks', 'required (a JWK Set with the verification keys), unless jwksUri is set');
+  } else {
     if (jwks.isString()) {
       const parsed = parseJson(jwks.asString().value);
       if (!parsed.ok) r.fail('jwks', 'invalid JSON: ' + parsed.error);
@@ -124,6 +150,7 @@ function readJwt(r: ConfigReader, warnings: string[]): JwtConfig {
       for (let i = 0; i < set.errors.length; i++) r.fail('jwks', set.errors[i]);
       for (let i = 0; i < set.warnings.length; i++) warnings.push(set.warnings[i]);
       if (set.errors.length == 0 && set.keys.length == 0) r.fail('jwks', 'contains no signing keys');
+      c.inlineKeys = set.keys;
       c.keys = set.keys;
     }
   }

@@ -8,7 +8,10 @@ import {
   GrpcStatus,
   HeaderPair,
   HttpContext,
+  httpCallResponseBody,
+  httpCallResponseHeaders,
   logError,
+  logInfo,
   logWarn,
   nowMilliseconds,
   pluginConfiguration,
@@ -16,8 +19,9 @@ import {
   registerRootContext,
   requestHeaders,
   sendLocalResponse,
+  WasmResult,
 } from '../../../sdk/assembly/index';
-import { jsonQuote } from '../../../sdk/assembly/json';
+import { jsonQuote, parseJson } from '../../../sdk/assembly/json';
 import { toHex, utf8 } from '../../crypto/assembly/bytes';
 import { hash, SHA256 } from '../../crypto/assembly/sha2';
 import { claimHeaderValue, missingClaim } from './claims';
@@ -32,8 +36,12 @@ import {
   withoutCookie,
   withoutQueryParam,
 } from './credentials';
+import { parseJwks } from './jwk';
 import { checkTime, JwtVerdict, verifyJws } from './jwt';
 import { TokenCache } from './token-cache';
+
+/** Retry period while no JWKS fetch has succeeded yet. */
+const RETRY_MS: u32 = 5000;
 
 class AuthRoot extends RootContext {
   config: AuthConfig | null = null;
@@ -50,7 +58,63 @@ class AuthRoot extends RootContext {
     this.config = c;
     // New keys or rules: nothing verified under the old ones may be reused.
     this.cache = new TokenCache(c.jwt != null ? c.jwt!.cacheSize : 0);
+    if (c.jwt != null && c.jwt!.remote != null) this.fetchJwks();
+    else this.setTickPeriod(0);
     return true;
+  }
+
+  onTick(): void {
+    this.fetchJwks();
+  }
+
+  /** Fetches the remote JWKS; until a fetch succeeds, retries every RETRY_MS, then every refresh period. */
+  private fetchJwks(): void {
+    const remote = this.config!.jwt!.remote!;
+    const headers: HeaderPair[] = [
+      new HeaderPair(':method', 'GET'),
+      new HeaderPair(':path', remote.path),
+      new HeaderPair(':authority', remote.authority),
+      new HeaderPair('accept', 'application/json'),
+    ];
+    const r = this.httpCall(remote.cluster, headers, null, [], <u32>remote.timeoutMs);
+    if (r != WasmResult.Ok) logError('legate auth: cannot call JWKS cluster ' + remote.cluster);
+    this.setTickPeriod(this.fetched ? <u32>(remote.refreshSeconds * 1000) : RETRY_MS);
+  }
+
+  fetched: bool = false;
+
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    const c = this.config;
+    if (c == null || c.jwt == null || c.jwt!.remote == null) return;
+    const jwt = c.jwt!;
+    const status = numHeaders > 0 ? httpCallResponseHeaders.get(':status') : null;
+    if (status == null || status != '200') {
+      logWarn(
+        'legate auth: JWKS fetch failed (' +
+          (status != null ? 'status ' + status : 'no response') +
+          '); keeping the current keys',
+      );
+      return;
+    }
+    const parsed = parseJson(httpCallResponseBody.getText());
+    if (!parsed.ok) {
+      logWarn('legate auth: JWKS response is not JSON: ' + parsed.error);
+      return;
+    }
+    const set = parseJwks(parsed.value!, 'jwksUri');
+    for (let i = 0; i < set.errors.length; i++) logWarn('legate auth: ' + set.errors[i]);
+    if (set.keys.length == 0) {
+      logWarn('legate auth: the fetched JWKS has no usable keys; keeping the current keys');
+      return;
+    }
+    jwt.keys = jwt.inlineKeys.concat(set.keys);
+    // A rotated-out key must stop working now, not when cached tokens expire.
+    this.cache.clear();
+    if (!this.fetched) {
+      this.fetched = true;
+      this.setTickPeriod(<u32>(jwt.remote!.refreshSeconds * 1000));
+    }
+    logInfo('legate auth: loaded ' + set.keys.length.toString() + ' keys from the JWKS');
   }
 
   newHttpContext(contextId: u32): HttpContext {
@@ -149,6 +213,11 @@ class AuthRequest extends HttpContext {
 
   /** 0 when the token is accepted (headers applied), else the status already answered. */
   private checkToken(root: AuthRoot, jwt: JwtConfig, found: Found): i32 {
+    if (jwt.keys.length == 0) {
+      // Only possible with jwksUri before its first successful fetch.
+      this.deny(503, 'unavailable', 'token verification keys are not loaded yet', '');
+      return 503;
+    }
     const now = <i64>(nowMilliseconds() / 1000);
     let verdict: JwtVerdict | null = root.cache.get(found.value);
     if (verdict == null) {
