@@ -220,6 +220,36 @@ describe('queues, timers, metrics, properties, bodies', () => {
   });
 });
 
+describe('many concurrent streams', () => {
+  it('keeps each stream on its own context while streams come and go', async () => {
+    const host = await FilterHost.load(await builtModule('http-callout'), { configuration: { cluster: 'authz' } });
+    const open: Array<{ stream: ReturnType<FilterHost['newStream']>; user: string }> = [];
+    let next = 0;
+    // Grow to 300 open streams (the SDK's context table grows), answering and closing in a
+    // scrambled order, so deletions shift entries inside the table.
+    for (let round = 0; round < 600; round++) {
+      if (round < 300 || round % 3 !== 0) {
+        const stream = host.newStream();
+        stream.sendRequestHeaders({ ...get, authorization: `Bearer ${next}` });
+        open.push({ stream, user: `user-${next++}` });
+      }
+      if (round >= 300) {
+        const [item] = open.splice((round * 7919) % open.length, 1);
+        item!.stream.pendingHttpCalls[0]!.respond({ headers: { 'x-user': item!.user } });
+        assert.equal(item!.stream.request.headers.get('x-user'), item!.user);
+        item!.stream.complete();
+      }
+    }
+    for (const item of open) {
+      item.stream.pendingHttpCalls[0]!.respond({ headers: { 'x-user': item.user } });
+      assert.equal(item.stream.request.headers.get('x-user'), item.user);
+      item.stream.complete();
+    }
+    assert.equal(host.metric('http_callout.allowed'), next);
+    assert.equal(host.failure, undefined);
+  });
+});
+
 describe('StopIteration and failures', () => {
   it('a trap fails the VM: the stream gets 503 and the abort message is logged', async () => {
     const host = await probe();
