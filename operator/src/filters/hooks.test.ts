@@ -35,11 +35,16 @@ const filter: WasmFilter = {
     rootId: 'auth',
   },
 };
-const policy = (ns: string, name: string, target: FilterPolicy['spec']['targetRefs'][number]): FilterPolicy => ({
+const policy = (
+  ns: string,
+  name: string,
+  target: FilterPolicy['spec']['targetRefs'][number],
+  config: Record<string, unknown> = { realm: ns },
+): FilterPolicy => ({
   metadata: { namespace: ns, name },
   spec: {
     targetRefs: [target],
-    filters: [{ name: 'auth', filterRef: { name: 'auth', namespace: 'legate-system' }, config: { realm: ns } }],
+    filters: [{ name: 'auth', filterRef: { name: 'auth', namespace: 'legate-system' }, config }],
   },
 });
 
@@ -169,5 +174,21 @@ describe('filterRenderHooks with translateGateway', () => {
       enabled.every((n) => n.startsWith('HTTPRoute/team-a/checkout/rule/0/')),
       `only rule 0 (api) is enabled: ${enabled}`,
     );
+  });
+
+  it('changes only the ECDS resource when a policy config changes (no listener or route update, no drain)', () => {
+    const target = { group: 'gateway.networking.k8s.io' as const, kind: 'Gateway' as const, name: 'web' };
+    const before = translateWith([policy('team-a', 'all', target, { realm: 'one' })], 'team-a/web');
+    const after = translateWith([policy('team-a', 'all', target, { realm: 'two' })], 'team-a/web');
+    const bytesOf = (t: typeof before, type: string) =>
+      (t.resources[type as keyof typeof t.resources] ?? []).map((r) => Buffer.from(r.bytes).toString('hex'));
+    for (const type of [TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint]) {
+      assert.deepEqual(bytesOf(after, type), bytesOf(before, type), `${type} unchanged`);
+    }
+    assert.notDeepEqual(bytesOf(after, TypeUrls.extensionConfig), bytesOf(before, TypeUrls.extensionConfig));
+    // Key order in a config is not a change.
+    const reordered = translateWith([policy('team-a', 'all', target, { b: 1, a: 2 })], 'team-a/web');
+    const ordered = translateWith([policy('team-a', 'all', target, { a: 2, b: 1 })], 'team-a/web');
+    assert.deepEqual(bytesOf(reordered, TypeUrls.extensionConfig), bytesOf(ordered, TypeUrls.extensionConfig));
   });
 });
