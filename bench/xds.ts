@@ -8,65 +8,16 @@
 // benchmark adds once the operator serves xDS. Usage: node bench/xds.ts [gateways] [updates]
 // Prints one JSON object.
 
-import { fork } from 'node:child_process';
-import * as grpc from '@grpc/grpc-js';
 import { TypeUrls } from '../operator/src/envoy/protos.ts';
 import type { HTTPRoute } from '../operator/src/k8s/gateway-api.ts';
 import { type TranslationInput, translateGateway } from '../operator/src/translate/index.ts';
 import { gateway, httpRoute, service } from '../operator/src/translate/testing/fixtures.ts';
-import type { DeltaDiscoveryResponseMessage } from '../operator/src/xds/ads-service.ts';
-import { adsServiceDefinition } from '../operator/src/xds/ads-service.ts';
-import {
-  type GatewayKey,
-  type IssuedCertificate,
-  XdsCertificateAuthority,
-  xdsClientCredentials,
-  xdsServerCredentials,
-} from '../operator/src/xds/identity.ts';
+import { type GatewayKey, XdsCertificateAuthority, xdsServerCredentials } from '../operator/src/xds/identity.ts';
 import { XdsServer } from '../operator/src/xds/server.ts';
+import { type ClientPlan, epochNow, type FromClients, startClients } from './xds-clients.ts';
 
 const routesPerGateway = 20;
 const servicesPerGateway = 60;
-
-interface ClientPlan {
-  gateway: GatewayKey;
-  cert: IssuedCertificate;
-  routeNames: string[];
-  endpointNames: string[];
-}
-
-type FromClients = { kind: 'ready' } | { kind: 'response'; gateway: GatewayKey; typeUrl: string; at: number };
-
-const epochNow = () => performance.timeOrigin + performance.now();
-
-// --- client process: one Delta ADS stream per Gateway, ACKing everything -------------------------
-
-async function runClients(port: number, plans: ClientPlan[]): Promise<void> {
-  const Ads = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'ADS');
-  const send = (message: FromClients) => process.send?.(message);
-  let pending = plans.length;
-  for (const plan of plans) {
-    const client = new Ads(`127.0.0.1:${port}`, xdsClientCredentials(plan.cert), {
-      'grpc.ssl_target_name_override': 'localhost',
-    });
-    const call = (
-      client as unknown as { DeltaAggregatedResources(): grpc.ClientDuplexStream<object, object> }
-    ).DeltaAggregatedResources();
-    const waitingFor = new Set<string>([TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.listener, TypeUrls.route]);
-    call.on('data', (response: DeltaDiscoveryResponseMessage) => {
-      const typeUrl = response.typeUrl ?? '';
-      send({ kind: 'response', gateway: plan.gateway, typeUrl, at: epochNow() });
-      call.write({ typeUrl, responseNonce: response.nonce });
-      if (waitingFor.delete(typeUrl) && waitingFor.size === 0 && --pending === 0) send({ kind: 'ready' });
-    });
-    call.on('error', (error) => process.stderr.write(`${plan.gateway}: ${error.message}\n`));
-    const node = { id: `envoy-${plan.gateway}`, cluster: plan.gateway };
-    call.write({ node, typeUrl: TypeUrls.cluster });
-    call.write({ typeUrl: TypeUrls.endpoint, resourceNamesSubscribe: plan.endpointNames });
-    call.write({ typeUrl: TypeUrls.listener });
-    call.write({ typeUrl: TypeUrls.route, resourceNamesSubscribe: plan.routeNames });
-  }
-}
 
 // --- the server side (what the operator process does) --------------------------------------------
 
@@ -143,31 +94,15 @@ async function main(): Promise<void> {
   server.markSynced();
   const loadedMs = performance.now() - started;
 
-  const child = fork(process.argv[1]!, ['--clients'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const listeners = new Set<(message: FromClients) => void>();
-  child.on('message', (message: FromClients) => {
-    for (const listener of listeners) listener(message);
-  });
-  const waitFor = <T extends FromClients>(match: (m: FromClients) => m is T, timeoutMs = 120_000) =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for the clients')), timeoutMs);
-      const listener = (message: FromClients) => {
-        if (!match(message)) return;
-        clearTimeout(timer);
-        listeners.delete(listener);
-        resolve(message);
-      };
-      listeners.add(listener);
-    });
   const connectStarted = performance.now();
-  child.send({ port: server.port, plans });
-  await waitFor((m): m is FromClients => m.kind === 'ready');
+  const clients = startClients(server.port, plans);
+  await clients.waitFor((m): m is FromClients => m.kind === 'ready');
   const initialSyncMs = performance.now() - connectStarted;
   await new Promise((resolve) => setTimeout(resolve, 1000));
 
   let current: GatewayKey | undefined;
   let unaffected = 0;
-  listeners.add((m) => {
+  clients.onMessage((m) => {
     if (m.kind === 'response' && current !== undefined && m.gateway !== current) unaffected++;
   });
   const latencies: number[] = [];
@@ -181,7 +116,7 @@ async function main(): Promise<void> {
     const r = (u + warmup) % routesPerGateway;
     input.httpRoutes = input.httpRoutes!.map((route, i) => (i === r ? routeObject(ns, r, u + warmup + 1) : route));
     const key = current;
-    const received = waitFor(
+    const received = clients.waitFor(
       (m): m is Extract<FromClients, { kind: 'response' }> =>
         m.kind === 'response' && m.gateway === key && m.typeUrl === TypeUrls.route,
       10_000,
@@ -247,17 +182,8 @@ async function main(): Promise<void> {
       2,
     ),
   );
-  child.kill();
+  clients.stop();
   await server.stop();
 }
 
-if (process.argv.includes('--clients')) {
-  process.once('message', (message: { port: number; plans: ClientPlan[] }) => {
-    runClients(message.port, message.plans).catch((error) => {
-      process.stderr.write(`${String(error)}\n`);
-      process.exit(1);
-    });
-  });
-} else {
-  await main();
-}
+await main();
