@@ -35,6 +35,13 @@ function describeError(e: ErrorObject): string {
   return `${at} ${e.message ?? 'is invalid'}`;
 }
 
+/** Why a configSchema is not a usable JSON Schema, or undefined when it is (or there is none). */
+export function schemaProblem(schema: Record<string, unknown> | undefined): string | undefined {
+  if (!schema) return undefined;
+  const validate = validatorFor(schema);
+  return 'call' in validate ? undefined : validate.error;
+}
+
 /**
  * Validates (a copy of) `config` against `schema`; no schema accepts anything. The returned config
  * has the schema's defaults filled in.

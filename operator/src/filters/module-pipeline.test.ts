@@ -239,3 +239,26 @@ describe('ModuleCache', () => {
     assert.ok(cache.memoryBytes <= 2 * a.length + 10);
   });
 });
+
+describe('wasmFilterStatus', () => {
+  it('reports a configSchema that is not a JSON Schema in an Accepted condition, apart from Ready', () => {
+    const filter: WasmFilter = {
+      metadata: { name: 'f', namespace: 'team-a', generation: 4 },
+      spec: { source: { type: 'ConfigMap', configMap: { name: 'm', key: 'k' } }, configSchema: { type: 'objekt' } },
+    };
+    const conditions = wasmFilterStatus(filter, undefined).conditions ?? [];
+    assert.deepEqual(
+      conditions.map((c) => [c.type, c.status, c.reason, c.observedGeneration]),
+      [
+        ['Ready', 'Unknown', 'Pending', 4],
+        ['Accepted', 'False', 'InvalidConfigSchema', 4],
+      ],
+    );
+    assert.match(
+      conditions[1]?.message ?? '',
+      /^spec\.configSchema is not a valid JSON Schema: schema is invalid: data\/type must be equal to one of the allowed values/,
+    );
+    const fine = wasmFilterStatus({ ...filter, spec: { ...filter.spec, configSchema: { type: 'object' } } }, undefined);
+    assert.equal(fine.conditions?.[1]?.status, 'True');
+  });
+});

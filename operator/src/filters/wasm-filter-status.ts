@@ -3,6 +3,7 @@
 // doing meanwhile (serving the last good version, rejecting requests, or skipping the filter).
 
 import type { Condition } from '../k8s/gateway-api.ts';
+import { schemaProblem } from './config-schema.ts';
 import { formatBytes } from './module-check.ts';
 import type { ModuleState } from './module-pipeline.ts';
 import { describeSource } from './module-source.ts';
@@ -12,9 +13,11 @@ export function wasmFilterStatus(filter: WasmFilter, state: ModuleState | undefi
   const generation = filter.metadata.generation;
   const policy: FailurePolicy = filter.spec.failurePolicy ?? 'FailClosed';
   const ready = readyCondition(state, policy);
-  const status: WasmFilterStatus = {
-    conditions: [{ ...ready, ...(generation !== undefined ? { observedGeneration: generation } : {}) }],
-  };
+  const stamp = (c: Condition): Condition => ({
+    ...c,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  });
+  const status: WasmFilterStatus = { conditions: [stamp(ready), stamp(schemaCondition(filter))] };
   if (generation !== undefined) status.observedGeneration = generation;
   const serving = state?.serving;
   if (serving) {
@@ -56,4 +59,17 @@ function readyCondition(state: ModuleState | undefined, policy: FailurePolicy): 
     reason: problem?.reason ?? 'Unknown',
     message: `${what}${retry}; ${meanwhile}`,
   };
+}
+
+/** `Accepted`: the spec is usable beyond what the CRD can check (today: configSchema compiles). */
+function schemaCondition(filter: WasmFilter): Condition {
+  const problem = schemaProblem(filter.spec.configSchema);
+  return problem
+    ? {
+        type: 'Accepted',
+        status: 'False',
+        reason: 'InvalidConfigSchema',
+        message: `spec.configSchema is not a valid JSON Schema: ${problem}; every FilterPolicy using this filter is Invalid`,
+      }
+    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'spec accepted' };
 }
