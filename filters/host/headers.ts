@@ -2,6 +2,7 @@
 // lower-cased, a name may repeat, get returns the first value, add appends an entry, replace sets
 // the first entry and drops the others, remove drops all entries of the name. Plus the proxy-wasm
 // wire format for header pairs.
+import { decodeUtf8, encodeUtf8 } from './utf8.ts';
 
 export type HeaderPairs = Array<[string, string]>;
 /** What tests pass in: pairs, or an object (one value per name). */
@@ -89,15 +90,12 @@ export class HeaderList {
   }
 }
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
 /**
  * The proxy-wasm header-pairs encoding: u32 count, a (u32 key size, u32 value size) per pair, then
  * each key and value as UTF-8 followed by a NUL byte. All integers little-endian.
  */
 export function encodePairs(pairs: HeaderPairs): Uint8Array {
-  const encoded = pairs.map(([k, v]) => [utf8.encode(k), utf8.encode(v)] as const);
+  const encoded = pairs.map(([k, v]) => [encodeUtf8(k), encodeUtf8(v)] as const);
   let size = 4 + encoded.length * 8;
   for (const [k, v] of encoded) size += k.length + v.length + 2;
   const out = new Uint8Array(size);
@@ -128,9 +126,9 @@ export function decodePairs(bytes: Uint8Array): HeaderPairs {
     const k = view.getUint32(4 + i * 8, true);
     const v = view.getUint32(8 + i * 8, true);
     if (data + k + v + 2 > bytes.length) throw new Error('header pairs: data runs past the buffer');
-    const key = fromUtf8.decode(bytes.subarray(data, data + k));
+    const key = decodeUtf8(bytes, data, data + k);
     data += k + 1;
-    const value = fromUtf8.decode(bytes.subarray(data, data + v));
+    const value = decodeUtf8(bytes, data, data + v);
     data += v + 1;
     out.push([key, value]);
   }

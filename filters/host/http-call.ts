@@ -2,6 +2,7 @@
 
 import type { HeadersInit } from './headers.ts';
 import { HeaderList } from './headers.ts';
+import { encodeUtf8 } from './utf8.ts';
 import type { Worker } from './worker.ts';
 
 export type HttpCallAnswer = {
@@ -58,8 +59,7 @@ export class HttpCall {
     this.settle();
     const headers = new HeaderList(answer.headers ?? []);
     if (!headers.has(':status')) headers.pairs.unshift([':status', String(answer.status ?? 200)]);
-    const body =
-      typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : (answer.body ?? new Uint8Array());
+    const body = typeof answer.body === 'string' ? encodeUtf8(answer.body) : (answer.body ?? new Uint8Array());
     this.worker.deliverHttpCallResponse(this, headers, body, new HeaderList(answer.trailers ?? []));
   }
 

@@ -8,12 +8,11 @@ import { decodePairs, encodePairs, HeaderList } from './headers.ts';
 import type { HostState } from './host-state.ts';
 import { HttpCall } from './http-call.ts';
 import { HttpStream } from './stream.ts';
+import { decodeUtf8, encodeUtf8 } from './utf8.ts';
 import type { WasmExports, WasmInstance, WasmModule } from './wasm-types.ts';
 import { WebAssemblyApi } from './wasm-types.ts';
 
 type Fn = (...args: number[]) => number;
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
 
 /** A trap or proc_exit inside the module: Envoy fails the VM and answers its streams with 503. */
 export class WasmTrap extends Error {}
@@ -207,7 +206,7 @@ export class Worker {
   }
 
   string(ptr: number, size: number): string {
-    return fromUtf8.decode(this.mem().subarray(ptr, ptr + size));
+    return decodeUtf8(this.mem(), ptr, ptr + size);
   }
 
   private setU32(ptr: number, value: number): void {
@@ -304,7 +303,7 @@ export class Worker {
     if (override !== undefined) return override;
     const stream = this.currentStream();
     const req = stream?.request.headers;
-    const text = (s: string | undefined) => (s === undefined ? undefined : utf8.encode(s));
+    const text = (s: string | undefined) => (s === undefined ? undefined : encodeUtf8(s));
     const int = (n: number | undefined) => {
       if (n === undefined || Number.isNaN(n)) return undefined;
       const b = new Uint8Array(8);
@@ -467,7 +466,7 @@ export class Worker {
         if (!map) return R.BadArgument;
         const value = map.get(this.string(kPtr, kSize));
         if (value === undefined) return R.NotFound;
-        return this.returnBytes(utf8.encode(value), ptrPtr, sizePtr);
+        return this.returnBytes(encodeUtf8(value), ptrPtr, sizePtr);
       },
       proxy_add_header_map_value: (type, kPtr, kSize, vPtr, vSize) => {
         const map = this.headerMap(type);
