@@ -8,6 +8,9 @@ import { OperatorMetrics } from './controller/metrics.ts';
 import { LegateOperator } from './controller/operator.ts';
 import { parseOptions, usage } from './controller/options.ts';
 import { loadXdsCa } from './controller/xds-ca.ts';
+import { XdsServing } from './controller/xds-serving.ts';
+import { translationKinds } from './controller/xds-sync.ts';
+import { KubeApply } from './infra/kube-apply.ts';
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
@@ -39,9 +42,29 @@ async function main(): Promise<void> {
     resyncSeconds: options.resyncSeconds,
     controllerName: options.controllerName,
     issuer,
+    extraKinds: translationKinds,
+    // Listener status comes from the translator, which sees routes, certificates and conflicts.
+    writeListenerStatus: false,
     log,
     metrics,
   });
+  // Envoys can only prove their Gateway with a certificate from the CA: no CA, no xDS.
+  const xds = issuer
+    ? await XdsServing.start({
+        kubeConfig,
+        store: operator.store,
+        ca: issuer,
+        host: options.bindAddress,
+        port: options.xdsPort,
+        proxylessPort: options.xdsProxylessPort,
+        serverNames: xdsServerNames(options.xdsAddress, options.operatorNamespace),
+        controllerName: options.controllerName,
+        leading: () => operator.leading,
+        kube: new KubeApply(kubeConfig, 'legate-xds'),
+        registry: metrics.registry,
+        log,
+      })
+    : undefined;
   const health = await startHealthServer(options.bindAddress, options.healthPort, {
     healthy: () => true,
     ready: () => operator.synced,
@@ -61,6 +84,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     await operator.stop();
+    await xds?.stop();
     health.server.close();
     metricsServer.server.close();
     // stdout is asynchronous when it is a pipe: exit only once the last log line is out.
@@ -70,6 +94,17 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await operator.start();
+  // The store has listed every kind: translate everything, then let the xDS server answer.
+  xds?.sync.start();
+}
+
+/** What the Envoys dial (the --xds-address host), plus the Service's in-cluster names and loopback. */
+function xdsServerNames(xdsAddress: string, operatorNamespace: string): { dns: string[]; ips: string[] } {
+  const host = xdsAddress.replace(/:\d+$/, '');
+  const service = `legate-xds.${operatorNamespace}.svc`;
+  const names = new Set([host, service, `${service}.cluster.local`, 'localhost']);
+  const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
+  return { dns: [...names].filter((h) => !isIp(h)), ips: ['127.0.0.1', ...[...names].filter(isIp)] };
 }
 
 main().catch((err: unknown) => {

@@ -26,6 +26,10 @@ export interface OperatorOptions {
   controllerName: string;
   /** Folder with the xDS CA's tls.crt and tls.key; without it no client certificates are issued. */
   xdsCaDir: string | undefined;
+  /** The ADS server's mTLS port (served only with an xDS CA). */
+  xdsPort: number;
+  /** A plaintext ADS port for proxyless gRPC clients of Gateways that opt in; undefined = off. */
+  xdsProxylessPort: number | undefined;
 }
 
 export const usage = `legate operator
@@ -45,6 +49,10 @@ export const usage = `legate operator
   --controller-name NAME     GatewayClass controllerName to serve (default legate.dev/gateway-controller)
   --xds-ca-dir DIR           xDS CA (tls.crt, tls.key) that issues each Gateway's client certificate
                              Secret legate-<gateway>-xds (env LEGATE_XDS_CA_DIR; default: none issued)
+  --xds-port PORT            ADS server port, mTLS with Gateway client certificates (env LEGATE_XDS_PORT;
+                             default 18000; 0 = any free port; needs --xds-ca-dir)
+  --xds-proxyless-port PORT  plaintext ADS port for proxyless gRPC clients of Gateways annotated
+                             legate.dev/proxyless-xds: "true" (env LEGATE_XDS_PROXYLESS_PORT; default off)
 `;
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -52,6 +60,10 @@ function port(value: string | undefined, fallback: number, name: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}: '${value}' is not a port number`);
   return n;
+}
+
+function optionalPort(value: string | undefined, name: string): number | undefined {
+  return value === undefined || value === '' ? undefined : port(value, 0, name);
 }
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOptions {
@@ -72,6 +84,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
       'resync-seconds': { type: 'string' },
       'controller-name': { type: 'string' },
       'xds-ca-dir': { type: 'string' },
+      'xds-port': { type: 'string' },
+      'xds-proxyless-port': { type: 'string' },
     },
     strict: true,
   });
@@ -97,5 +111,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     resyncSeconds: resync,
     controllerName: values['controller-name'] ?? ControllerName,
     xdsCaDir: values['xds-ca-dir'] ?? (env.LEGATE_XDS_CA_DIR || undefined),
+    xdsPort: port(values['xds-port'] ?? env.LEGATE_XDS_PORT, 18000, '--xds-port'),
+    xdsProxylessPort: optionalPort(
+      values['xds-proxyless-port'] ?? env.LEGATE_XDS_PROXYLESS_PORT,
+      '--xds-proxyless-port',
+    ),
   };
 }
