@@ -147,7 +147,13 @@ function convertField(field: protobuf.Field, value: JsonValue, path: Path): unkn
   }
   if (field.repeated) {
     if (!Array.isArray(value)) throw new StrictEncodeError(path, 'expected an array (repeated field)');
-    return value.map((v, i) => convertSingle(field, v, at(path, `[${i}]`)));
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || v === undefined) throw new StrictEncodeError(at(path, `[${i}]`), 'null in a repeated field');
+      out.push(convertSingle(field, v, at(path, `[${i}]`)));
+    }
+    return out;
   }
   return convertSingle(field, value, path);
 }

@@ -66,7 +66,11 @@ function namespaceAllowed(index: IndexedInput, l: CheckedListener, gatewayNs: st
 }
 
 function routeHostnames(r: AnyRoute): string[] {
-  return r.route.spec?.hostnames ?? [];
+  const hosts: unknown = r.route.spec?.hostnames ?? [];
+  if (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'string')) {
+    throw new Error('spec.hostnames must be a list of hostnames');
+  }
+  return hosts as string[];
 }
 
 /** Translates one Gateway to IR and status. Never throws on bad input. */
@@ -81,73 +85,130 @@ export function gatewayToIr(index: IndexedInput, gateway: Gateway, controllerNam
   const compiledCache = new Map<string, CompiledRoute>();
 
   for (const r of index.routesByGateway.get(gwKey) ?? []) {
-    const routeNs = r.route.metadata.namespace ?? 'default';
-    const routeKey = objectKey(routeNs, r.route.metadata.name);
-    const routeGen = r.route.metadata.generation;
-    for (const ref of r.route.spec?.parentRefs ?? []) {
-      if (parentGatewayKey(ref, routeNs) !== gwKey) continue;
-      const result = attachParentRef(index, r, ref, listeners, gwNs);
-      const conditions: Condition[] = [];
-      if (!result.ok) {
-        conditions.push(condition(ConditionType.Accepted, false, result.reason, result.message, routeGen));
-      }
-      const compiledHere: CompiledRoute[] = [];
-      for (const a of result.ok ? result.attachments : []) {
-        attachedCount.set(a.listener, (attachedCount.get(a.listener) ?? 0) + 1);
-        const protocol = a.listener.protocol as 'HTTP' | 'HTTPS';
-        const cacheKey = `${r.kind}/${routeKey}@${a.listener.listener.port}/${protocol}`;
-        let compiled = compiledCache.get(cacheKey);
-        if (!compiled) {
-          compiled = compileRoute(index, r, { port: a.listener.listener.port, protocol });
-          compiledCache.set(cacheKey, compiled);
-        }
-        compiledHere.push(compiled);
-        if (a.listener.programmable) attachments.push({ listener: a.listener, hosts: a.hosts, compiled });
-      }
-      const compiled = compiledHere[0];
-      if (result.ok && compiled) {
-        const allDropped = compiled.ruleCount > 0 && compiled.droppedRules.length === compiled.ruleCount;
-        conditions.push(
-          allDropped
-            ? condition(
-                ConditionType.Accepted,
-                false,
-                RouteReason.UnsupportedValue,
-                `all rules are invalid: ${compiled.droppedRules.join('; ')}`,
-                routeGen,
-              )
-            : condition(ConditionType.Accepted, true, RouteReason.Accepted, 'Route is accepted', routeGen),
-        );
-        if (compiled.droppedRules.length > 0 && !allDropped) {
-          conditions.push(
-            condition(
-              ConditionType.PartiallyInvalid,
-              true,
-              RouteReason.UnsupportedValue,
-              `Dropped Rule(s): ${compiled.droppedRules.join('; ')}`,
-              routeGen,
-            ),
-          );
-        }
-      }
-      const refErrors = compiled?.refErrors ?? [];
-      conditions.push(
-        refErrors.length === 0
-          ? condition(ConditionType.ResolvedRefs, true, RouteReason.ResolvedRefs, 'All references resolved', routeGen)
-          : condition(
-              ConditionType.ResolvedRefs,
-              false,
-              refErrors[0]!.reason,
-              [...new Set(refErrors.map((e) => e.message))].join('; '),
-              routeGen,
-            ),
-      );
-      routeStatus.push({ kind: r.kind, route: routeKey, parentRef: ref, controllerName, conditions });
+    // One malformed route (a shape the API server's schema would have refused, e.g. from the CLI)
+    // must not affect the others: its effects are committed only when it translated cleanly.
+    const local = {
+      attachments: [] as Attachment[],
+      counted: [] as CheckedListener[],
+      status: [] as RouteParentStatusResult[],
+    };
+    try {
+      attachRoute(index, r, gwKey, gwNs, listeners, controllerName, compiledCache, local);
+    } catch (e) {
+      routeStatus.push(...malformedRouteStatus(r, gwKey, controllerName, e));
+      continue;
     }
+    attachments.push(...local.attachments);
+    for (const l of local.counted) attachedCount.set(l, (attachedCount.get(l) ?? 0) + 1);
+    routeStatus.push(...local.status);
   }
 
   const ir = buildIr(gwKey, listeners, attachments);
   return { ir, gatewayStatus: gatewayStatus(listeners, attachedCount, generation), routeStatus };
+}
+
+interface RouteEffects {
+  attachments: Attachment[];
+  counted: CheckedListener[];
+  status: RouteParentStatusResult[];
+}
+
+function attachRoute(
+  index: IndexedInput,
+  r: AnyRoute,
+  gwKey: string,
+  gwNs: string,
+  listeners: CheckedListener[],
+  controllerName: string,
+  compiledCache: Map<string, CompiledRoute>,
+  local: RouteEffects,
+): void {
+  const routeNs = r.route.metadata.namespace ?? 'default';
+  const routeKey = objectKey(routeNs, r.route.metadata.name);
+  const routeGen = r.route.metadata.generation;
+  for (const ref of r.route.spec?.parentRefs ?? []) {
+    if (parentGatewayKey(ref, routeNs) !== gwKey) continue;
+    const result = attachParentRef(index, r, ref, listeners, gwNs);
+    const conditions: Condition[] = [];
+    if (!result.ok) {
+      conditions.push(condition(ConditionType.Accepted, false, result.reason, result.message, routeGen));
+    }
+    const compiledHere: CompiledRoute[] = [];
+    for (const a of result.ok ? result.attachments : []) {
+      local.counted.push(a.listener);
+      const protocol = a.listener.protocol as 'HTTP' | 'HTTPS';
+      const cacheKey = `${r.kind}/${routeKey}@${a.listener.listener.port}/${protocol}`;
+      let compiled = compiledCache.get(cacheKey);
+      if (!compiled) {
+        compiled = compileRoute(index, r, { port: a.listener.listener.port, protocol });
+        compiledCache.set(cacheKey, compiled);
+      }
+      compiledHere.push(compiled);
+      if (a.listener.programmable) local.attachments.push({ listener: a.listener, hosts: a.hosts, compiled });
+    }
+    const compiled = compiledHere[0];
+    if (result.ok && compiled) {
+      const allDropped = compiled.ruleCount > 0 && compiled.droppedRules.length === compiled.ruleCount;
+      conditions.push(
+        allDropped
+          ? condition(
+              ConditionType.Accepted,
+              false,
+              RouteReason.UnsupportedValue,
+              `all rules are invalid: ${compiled.droppedRules.join('; ')}`,
+              routeGen,
+            )
+          : condition(ConditionType.Accepted, true, RouteReason.Accepted, 'Route is accepted', routeGen),
+      );
+      if (compiled.droppedRules.length > 0 && !allDropped) {
+        conditions.push(
+          condition(
+            ConditionType.PartiallyInvalid,
+            true,
+            RouteReason.UnsupportedValue,
+            `Dropped Rule(s): ${compiled.droppedRules.join('; ')}`,
+            routeGen,
+          ),
+        );
+      }
+    }
+    const refErrors = compiled?.refErrors ?? [];
+    conditions.push(
+      refErrors.length === 0
+        ? condition(ConditionType.ResolvedRefs, true, RouteReason.ResolvedRefs, 'All references resolved', routeGen)
+        : condition(
+            ConditionType.ResolvedRefs,
+            false,
+            refErrors[0]!.reason,
+            [...new Set(refErrors.map((e) => e.message))].join('; '),
+            routeGen,
+          ),
+    );
+    local.status.push({ kind: r.kind, route: routeKey, parentRef: ref, controllerName, conditions });
+  }
+}
+
+/** Status for every parentRef to this Gateway of a route that could not be read at all. */
+function malformedRouteStatus(
+  r: AnyRoute,
+  gwKey: string,
+  controllerName: string,
+  e: unknown,
+): RouteParentStatusResult[] {
+  const routeNs = r.route.metadata?.namespace ?? 'default';
+  const refs = Array.isArray(r.route.spec?.parentRefs) ? r.route.spec.parentRefs : [];
+  const message = `${r.kind} is malformed: ${e instanceof Error ? e.message : String(e)}`;
+  return refs
+    .filter((ref) => ref && typeof ref === 'object' && parentGatewayKey(ref, routeNs) === gwKey)
+    .map((ref) => ({
+      kind: r.kind,
+      route: objectKey(routeNs, r.route.metadata?.name),
+      parentRef: ref,
+      controllerName,
+      conditions: [
+        condition(ConditionType.Accepted, false, RouteReason.UnsupportedValue, message, r.route.metadata?.generation),
+      ],
+    }));
 }
 
 /** A listener a parentRef attaches to, with the hostnames the route serves there. */

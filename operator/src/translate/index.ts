@@ -20,6 +20,7 @@ import type { IndexedInput, TranslationInput } from './input.ts';
 import { indexInput, objectKey, routeParentGateways } from './input.ts';
 import type { IrFilterChain, IrGateway, IrListener } from './ir.ts';
 import type { GatewayStatusResult, RouteParentStatusResult } from './status.ts';
+import { condition } from './status.ts';
 
 export type { IndexedInput, TranslationInput } from './input.ts';
 export { indexInput } from './input.ts';
@@ -110,10 +111,46 @@ export function translateGateway(
   gatewayKey: string,
   options: TranslateOptions = {},
 ): GatewayTranslation | undefined {
-  const hooks = options.hooks ?? {};
   const index = indexInput(input);
   const gateway = index.gateways.get(gatewayKey);
   if (!gateway || !isOurs(index, gateway)) return undefined;
+  try {
+    return render(index, gateway, gatewayKey, options);
+  } catch (e) {
+    // Only a Gateway of a shape the API server's schema refuses gets here (e.g. from the CLI).
+    return malformedGateway(gatewayKey, gateway, e);
+  }
+}
+
+function malformedGateway(gatewayKey: string, gateway: Gateway, e: unknown): GatewayTranslation {
+  const message = `Gateway is malformed: ${e instanceof Error ? e.message : String(e)}`;
+  const gen = typeof gateway.metadata?.generation === 'number' ? gateway.metadata.generation : undefined;
+  return {
+    key: gatewayKey,
+    ir: { key: gatewayKey, listeners: [], apiListeners: [], clusters: [], endpoints: [], secrets: [] },
+    resources: {},
+    proxylessListeners: [],
+    status: {
+      gateway: {
+        conditions: [
+          condition('Accepted', false, 'Invalid', message, gen),
+          condition('Programmed', false, 'Invalid', message, gen),
+        ],
+        listeners: [],
+      },
+      routes: [],
+    },
+    errors: [],
+  };
+}
+
+function render(
+  index: IndexedInput,
+  gateway: Gateway,
+  gatewayKey: string,
+  options: TranslateOptions,
+): GatewayTranslation {
+  const hooks = options.hooks ?? {};
   const { ir, gatewayStatus, routeStatus } = gatewayToIr(
     index,
     gateway,

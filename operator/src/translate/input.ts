@@ -76,40 +76,46 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 export function routeParentGateways(r: AnyRoute): string[] {
   const ns = r.route.metadata.namespace ?? 'default';
   const keys = new Set<string>();
-  for (const ref of r.route.spec?.parentRefs ?? []) {
+  const refs = r.route.spec?.parentRefs;
+  for (const ref of Array.isArray(refs) ? refs : []) {
+    if (!ref || typeof ref !== 'object' || typeof ref.name !== 'string') continue;
     const key = parentGatewayKey(ref, ns);
     if (key) keys.add(key);
   }
   return [...keys];
 }
 
+/** Objects with a metadata.name: anything else cannot be referred to and is left out. */
+function wellFormed<T extends { metadata?: { name?: string } }>(items: readonly T[] | undefined): T[] {
+  return (Array.isArray(items) ? items : []).filter(
+    (o) => o && typeof o === 'object' && o.metadata && typeof o.metadata.name === 'string',
+  );
+}
+
 export function indexInput(input: TranslationInput | IndexedInput): IndexedInput {
   if ('routesByGateway' in input) return input;
   const byKey = <T extends { metadata?: { namespace?: string; name?: string } }>(items: readonly T[] | undefined) => {
     const m = new Map<string, T>();
-    for (const item of items ?? []) m.set(objectKey(item.metadata?.namespace, item.metadata?.name), item);
+    for (const item of wellFormed(items)) m.set(objectKey(item.metadata?.namespace, item.metadata?.name), item);
     return m;
   };
   const routesByGateway = new Map<string, AnyRoute[]>();
   const routes: AnyRoute[] = [
-    ...(input.httpRoutes ?? []).map((route) => ({ kind: 'HTTPRoute' as const, route })),
-    ...(input.grpcRoutes ?? []).map((route) => ({ kind: 'GRPCRoute' as const, route })),
+    ...wellFormed(input.httpRoutes).map((route) => ({ kind: 'HTTPRoute' as const, route })),
+    ...wellFormed(input.grpcRoutes).map((route) => ({ kind: 'GRPCRoute' as const, route })),
   ];
-  for (const r of routes) {
-    if (!r.route?.metadata?.name) continue;
-    for (const key of routeParentGateways(r)) push(routesByGateway, key, r);
-  }
+  for (const r of routes) for (const key of routeParentGateways(r)) push(routesByGateway, key, r);
   const endpointSlices = new Map<string, V1EndpointSlice[]>();
-  for (const slice of input.endpointSlices ?? []) {
+  for (const slice of wellFormed(input.endpointSlices)) {
     const svc = slice.metadata?.labels?.['kubernetes.io/service-name'];
     if (svc) push(endpointSlices, objectKey(slice.metadata?.namespace, svc), slice);
   }
   const grants = new Map<string, ReferenceGrant[]>();
-  for (const g of input.referenceGrants ?? []) push(grants, g.metadata.namespace ?? 'default', g);
+  for (const g of wellFormed(input.referenceGrants)) push(grants, g.metadata.namespace ?? 'default', g);
   const gatewayClasses = new Map<string, GatewayClass>();
-  for (const c of input.gatewayClasses ?? []) gatewayClasses.set(c.metadata.name, c);
+  for (const c of wellFormed(input.gatewayClasses)) gatewayClasses.set(c.metadata.name, c);
   const namespaceLabels = new Map<string, Record<string, string>>();
-  for (const n of input.namespaces ?? []) {
+  for (const n of wellFormed(input.namespaces)) {
     if (n.metadata?.name) namespaceLabels.set(n.metadata.name, n.metadata.labels ?? {});
   }
   return {

@@ -97,11 +97,42 @@ function checkOne(index: IndexedInput, gateway: Gateway, listener: Listener): Ch
 }
 
 /** Validates every listener of a Gateway, including conflicts between them. */
+function isPort(p: unknown): p is number {
+  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
+}
+
+/** A listener whose shape the Gateway API schema would have refused: never programmed. */
+function malformed(l: unknown, why: string): CheckedListener {
+  const o = (l && typeof l === 'object' ? l : {}) as Partial<Listener>;
+  return {
+    listener: { name: String(o.name ?? ''), port: isPort(o.port) ? o.port : 0, protocol: String(o.protocol ?? '') },
+    protocol: undefined,
+    supportedKinds: [],
+    certificates: [],
+    programmable: false,
+    notAccepted: { reason: ListenerReason.UnsupportedValue, message: `listener is malformed: ${why}` },
+  };
+}
+
+function checkSafely(index: IndexedInput, gateway: Gateway, l: Listener): CheckedListener {
+  if (!l || typeof l !== 'object' || typeof l.name !== 'string') return malformed(l, 'no name');
+  if (!isPort(l.port)) return malformed(l, `port ${JSON.stringify(l.port)} is not a port number`);
+  if (typeof l.protocol !== 'string') return malformed(l, 'no protocol');
+  if (l.hostname !== undefined && typeof l.hostname !== 'string') return malformed(l, 'hostname is not a string');
+  try {
+    return checkOne(index, gateway, l);
+  } catch (e) {
+    return malformed(l, e instanceof Error ? e.message : String(e));
+  }
+}
+
 export function checkListeners(index: IndexedInput, gateway: Gateway): CheckedListener[] {
-  const checked = (gateway.spec?.listeners ?? []).map((l) => checkOne(index, gateway, l));
+  const raw = Array.isArray(gateway.spec?.listeners) ? gateway.spec.listeners : [];
+  const checked = raw.map((l) => checkSafely(index, gateway, l));
   // Ports below 1024 are bound at port + 10000: 80 and 10080 would need the same Envoy socket.
   const bindPorts = new Map<number, Set<number>>();
   for (const c of checked) {
+    if (c.notAccepted) continue;
     const bind = envoyBindPort(c.listener.port);
     bindPorts.set(bind, (bindPorts.get(bind) ?? new Set()).add(c.listener.port));
   }

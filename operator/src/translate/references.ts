@@ -76,8 +76,8 @@ export function resolveBackend(
   }
   const service = index.services.get(objectKey(namespace, ref.name));
   if (!service) return fail(RouteReason.BackendNotFound, `Service ${namespace}/${ref.name} not found`);
-  if (ref.port === undefined) {
-    return fail(RouteReason.BackendNotFound, `backendRef Service ${namespace}/${ref.name} needs a port`);
+  if (!isPort(ref.port)) {
+    return fail(RouteReason.BackendNotFound, `backendRef Service ${namespace}/${ref.name} needs a valid port`);
   }
   const port = service.spec?.ports?.find((p) => p.port === ref.port);
   if (!port) return fail(RouteReason.BackendNotFound, `Service ${namespace}/${ref.name} has no port ${ref.port}`);
@@ -112,18 +112,23 @@ export function readyEndpoints(index: IndexedInput, service: V1Service, port: V1
     if (slice.addressType === 'FQDN') continue;
     const slicePort = slice.ports?.find((p) => (p.name ?? '') === (port.name ?? ''));
     const portNumber = slicePort?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : undefined);
-    if (portNumber === undefined) continue;
+    if (!isPort(portNumber)) continue;
     for (const ep of slice.endpoints ?? []) {
       // Kubernetes: a nil `ready` means ready.
       if (ep.conditions?.ready === false) continue;
       for (const address of ep.addresses ?? []) {
+        if (typeof address !== 'string') continue;
         const e: IrEndpoint = { address, port: portNumber };
-        if (ep.zone) e.zone = ep.zone;
+        if (typeof ep.zone === 'string' && ep.zone) e.zone = ep.zone;
         seen.set(`${address}:${portNumber}`, e);
       }
     }
   }
   return [...seen.values()].sort((a, b) => cmp(a.address, b.address) || a.port - b.port);
+}
+
+function isPort(p: unknown): p is number {
+  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
 }
 
 function cmp(a: string, b: string): number {

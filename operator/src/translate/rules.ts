@@ -83,6 +83,19 @@ export function parseDuration(text: string): number | undefined {
 
 class InvalidRule extends Error {}
 
+/** The string at `v`, or an invalid rule (a shape the API server's schema would refuse). */
+function asString(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new InvalidRule(`${what} must be a string, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function asCount(v: unknown, what: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new InvalidRule(`${what} must be an integer from 0 to ${max}, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
 function createdMs(ts: string | Date | undefined): number {
   if (ts === undefined) return Number.MAX_SAFE_INTEGER;
   const ms = ts instanceof Date ? ts.getTime() : Date.parse(ts);
@@ -90,6 +103,7 @@ function createdMs(ts: string | Date | undefined): number {
 }
 
 function checkRegex(value: string, what: string): void {
+  asString(value, what);
   try {
     new RegExp(value);
   } catch {
@@ -106,6 +120,8 @@ function stringMatches(
   const out: IrStringMatch[] = [];
   const seen = new Set<string>();
   for (const item of items ?? []) {
+    asString(item?.name, `${what} name`);
+    asString(item.value, `${what} ${item.name} value`);
     const name = caseInsensitiveNames ? item.name.toLowerCase() : item.name;
     if (seen.has(name)) continue;
     seen.add(name);
@@ -121,7 +137,7 @@ function stringMatches(
 
 function httpMatch(m: HTTPRouteMatch): IrMatch {
   const type = m.path?.type ?? 'PathPrefix';
-  const value = m.path?.value ?? '/';
+  const value = asString(m.path?.value ?? '/', 'path value');
   let path: IrMatch['path'];
   if (type === 'Exact') path = { kind: 'exact', value };
   else if (type === 'PathPrefix') {
@@ -138,7 +154,7 @@ function httpMatch(m: HTTPRouteMatch): IrMatch {
     headers: stringMatches(m.headers, true, 'header'),
     queryParams: stringMatches(m.queryParams, false, 'query parameter'),
   };
-  if (m.method) match.method = m.method;
+  if (m.method !== undefined) match.method = asString(m.method, 'method');
   return match;
 }
 
@@ -172,6 +188,11 @@ function grpcMatch(m: GRPCRouteMatch): IrMatch {
 
 function headerMods(f: HTTPHeaderFilter | undefined, into?: IrHeaderMods): IrHeaderMods {
   const mods: IrHeaderMods = into ?? { set: [], add: [], remove: [] };
+  for (const h of [...(f?.set ?? []), ...(f?.add ?? [])]) {
+    asString(h?.name, 'header name');
+    asString(h.value, `header ${h.name} value`);
+  }
+  for (const name of f?.remove ?? []) asString(name, 'removed header name');
   for (const h of f?.set ?? []) mods.set.push({ name: h.name.toLowerCase(), value: h.value });
   for (const h of f?.add ?? []) mods.add.push({ name: h.name.toLowerCase(), value: h.value });
   for (const name of f?.remove ?? []) mods.remove.push(name.toLowerCase());
@@ -179,9 +200,10 @@ function headerMods(f: HTTPHeaderFilter | undefined, into?: IrHeaderMods): IrHea
 }
 
 function mirrorShare(f: HTTPRequestMirrorFilter): number {
-  if (f.percent !== undefined) return Math.round(Math.min(Math.max(f.percent, 0), 100) * 10_000);
+  if (f.percent !== undefined) return asCount(f.percent, 'mirror percent', 100) * 10_000;
   if (f.fraction) {
-    const d = f.fraction.denominator ?? 100;
+    asCount(f.fraction.numerator, 'mirror fraction numerator', 2 ** 31);
+    const d = asCount(f.fraction.denominator ?? 100, 'mirror fraction denominator', 2 ** 31);
     if (d <= 0) return 0;
     return Math.round(Math.min(f.fraction.numerator / d, 1) * 1_000_000);
   }
@@ -191,6 +213,14 @@ function mirrorShare(f: HTTPRequestMirrorFilter): number {
 function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirect {
   // Port per spec: explicit port; else the well-known port of an explicit scheme; else the listener's.
   const wellKnown = (s: string | undefined) => (s === 'https' ? 443 : s === 'http' ? 80 : undefined);
+  if (f.port !== undefined) asCount(f.port, 'redirect port', 65535);
+  if (f.statusCode !== undefined && ![301, 302, 303, 307, 308].includes(f.statusCode)) {
+    throw new InvalidRule(`redirect statusCode ${JSON.stringify(f.statusCode)} is not supported`);
+  }
+  if (f.scheme !== undefined && f.scheme !== 'http' && f.scheme !== 'https') {
+    throw new InvalidRule(`redirect scheme ${JSON.stringify(f.scheme)} is not supported`);
+  }
+  if (f.hostname !== undefined) asString(f.hostname, 'redirect hostname');
   const port = f.port ?? wellKnown(f.scheme) ?? ctx.port;
   const finalScheme = f.scheme ?? (ctx.protocol === 'HTTPS' ? 'https' : 'http');
   const r: IrRedirect = { kind: 'redirect', statusCode: f.statusCode ?? 302 };
@@ -202,6 +232,8 @@ function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirec
 }
 
 function pathModifier(p: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }): IrPathRewrite {
+  if (p.replaceFullPath !== undefined) asString(p.replaceFullPath, 'replaceFullPath');
+  if (p.replacePrefixMatch !== undefined) asString(p.replacePrefixMatch, 'replacePrefixMatch');
   if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined)
     return { kind: 'full', value: p.replaceFullPath };
   if (p.type === 'ReplacePrefixMatch' && p.replacePrefixMatch !== undefined) {
@@ -290,8 +322,9 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
         });
       });
     } catch (e) {
-      if (!(e instanceof InvalidRule)) throw e;
-      out.droppedRules.push(`rule ${ruleIndex}${rule.name ? ` (${rule.name})` : ''}: ${e.message}`);
+      // Anything else thrown here comes from a shape the schema would refuse: drop the rule too.
+      const why = e instanceof Error ? e.message : String(e);
+      out.droppedRules.push(`rule ${ruleIndex}${typeof rule?.name === 'string' ? ` (${rule.name})` : ''}: ${why}`);
     }
   });
   return out;
@@ -333,20 +366,21 @@ function compileRule(
         break;
       case 'URLRewrite':
         if (!('urlRewrite' in f) || !f.urlRewrite) throw new InvalidRule('URLRewrite without its config');
-        if (f.urlRewrite.hostname) hostRewrite = f.urlRewrite.hostname;
+        if (f.urlRewrite.hostname !== undefined) hostRewrite = asString(f.urlRewrite.hostname, 'rewrite hostname');
         if (f.urlRewrite.path) pathRewrite = pathModifier(f.urlRewrite.path);
         break;
       case 'CORS': {
         const c = 'cors' in f ? f.cors : undefined;
         if (!c) throw new InvalidRule('CORS without its config');
+        const strings = (v: string[] | undefined, what: string) => (v ?? []).map((x) => asString(x, what));
         out.cors = {
-          allowOrigins: c.allowOrigins ?? [],
-          allowMethods: c.allowMethods ?? [],
-          allowHeaders: c.allowHeaders ?? [],
-          exposeHeaders: c.exposeHeaders ?? [],
+          allowOrigins: strings(c.allowOrigins, 'CORS origin'),
+          allowMethods: strings(c.allowMethods, 'CORS method'),
+          allowHeaders: strings(c.allowHeaders, 'CORS header'),
+          exposeHeaders: strings(c.exposeHeaders, 'CORS header'),
         };
-        if (c.maxAge !== undefined) out.cors.maxAgeSeconds = c.maxAge;
-        if (c.allowCredentials !== undefined) out.cors.allowCredentials = c.allowCredentials;
+        if (c.maxAge !== undefined) out.cors.maxAgeSeconds = asCount(c.maxAge, 'CORS maxAge', 2 ** 31);
+        if (c.allowCredentials !== undefined) out.cors.allowCredentials = c.allowCredentials === true;
         break;
       }
       case 'RequestMirror': {
@@ -383,7 +417,7 @@ function compileRule(
   const backends: IrBackend[] = [];
   let invalidWeight = 0;
   for (const ref of parts.backendRefs) {
-    const weight = ref.weight ?? 1;
+    const weight = asCount(ref.weight ?? 1, 'backend weight', 1_000_000);
     const cluster = resolve(ref);
     let backendUnsupported: string | undefined;
     const b: IrBackend = { cluster: cluster ?? '', weight };
@@ -436,6 +470,7 @@ function compileRule(
   }
   const retry = parts.retry;
   if (retry && (retry.attempts ?? 1) > 0) {
+    asCount(retry.attempts ?? 1, 'retry attempts', 1_000);
     const codes = [...new Set(retry.codes ?? [])].sort((a, b) => a - b);
     if (codes.some((c) => !Number.isInteger(c) || c < 400 || c > 599)) {
       throw new InvalidRule(`retry.codes must be HTTP status codes from 400 to 599`);
