@@ -250,6 +250,23 @@ describe('many concurrent streams', () => {
   });
 });
 
+describe('memory under load', () => {
+  it('the module memory stays flat over many requests (incremental GC, buffers freed)', async () => {
+    const host = await FilterHost.load(await builtModule('http-callout'), { configuration: { cluster: 'authz' } });
+    const request = () => {
+      const s = host.newStream();
+      s.sendRequestHeaders({ ...get, authorization: 'Bearer abc', 'x-pad': 'p'.repeat(200) });
+      s.pendingHttpCalls[0]!.respond({ headers: { 'x-user': 'u'.repeat(100) }, body: 'b'.repeat(500) });
+      s.sendResponseHeaders({ ':status': '200' });
+      s.complete();
+    };
+    for (let i = 0; i < 2000; i++) request();
+    const warm = host.workers[0]!.memoryBytes;
+    for (let i = 0; i < 10000; i++) request();
+    assert.equal(host.workers[0]!.memoryBytes, warm);
+  });
+});
+
 describe('StopIteration and failures', () => {
   it('a trap fails the VM: the stream gets 503 and the abort message is logged', async () => {
     const host = await probe();

@@ -187,6 +187,11 @@ export class Worker {
 
   // ------------------------------------------------------------------ guest memory
 
+  /** The module's linear memory size: flat under steady load unless the filter leaks. */
+  get memoryBytes(): number {
+    return (this.exports.memory as { buffer: ArrayBuffer }).buffer.byteLength;
+  }
+
   private mem(): Uint8Array {
     const buffer = (this.exports.memory as { buffer: ArrayBuffer }).buffer;
     if (this.u8.buffer !== buffer) {

@@ -1,7 +1,7 @@
 // A small hash table from u32 ids (context ids, call tokens) to contexts. It replaces std Map to keep
 // modules small (the no-op filter stays under 10 KB): open addressing, linear probing, and
-// backward-shift deletion, so no tombstones build up as streams come and go. Key 0 marks a free slot
-// (hosts never use context id 0; an httpCall token 0 is stored as 0xFFFFFFFF + 1 wrap, see key()).
+// backward-shift deletion, so no tombstones build up as streams come and go. Slots store id + 1, so
+// that 0 marks a free slot and id 0 (an httpCall token on some hosts) still fits.
 
 /** Maps u32 ids to values of T. */
 export class IdTable<T> {
