@@ -94,6 +94,7 @@ function part(c: RateLimitConfig, d: DescriptorSource): string | null {
 
 /** The rule's bucket key for this request; null when a part is missing (the rule does not apply). */
 function descriptorOf(c: RateLimitConfig, rule: Rule): string | null {
+  if (rule.descriptors.length == 1) return part(c, rule.descriptors[0]);
   let key = '';
   for (let i = 0; i < rule.descriptors.length; i++) {
     const v = part(c, rule.descriptors[i]);

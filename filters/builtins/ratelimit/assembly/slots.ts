@@ -20,29 +20,34 @@ export class StoredValue {
   ) {}
 }
 
-/** A slot's content: whose bucket it is, and the bucket. Layout: f64 tokens, i64 ms, UTF-8 descriptor. */
+/**
+ * A slot's content: whose bucket it is (a 64-bit hash of the descriptor: two independent 32-bit
+ * FNV-1a hashes, so a false match needs both to collide) and the bucket. 24 bytes: f64 tokens,
+ * i64 ms, u64 owner. Fixed size and no strings, so reading and writing a slot allocates little.
+ */
 class Slot {
   constructor(
-    public descriptor: string,
+    public owner: u64,
     public bucket: Bucket,
   ) {}
 
   static decode(v: ArrayBuffer): Slot | null {
-    if (v.byteLength < 16) return null;
+    if (v.byteLength != SLOT_BYTES) return null;
     const p = changetype<usize>(v);
-    const bucket = new Bucket(load<f64>(p), load<i64>(p, 8));
-    return new Slot(String.UTF8.decodeUnsafe(p + 16, <usize>(v.byteLength - 16)), bucket);
+    return new Slot(load<u64>(p, 16), new Bucket(load<f64>(p), load<i64>(p, 8)));
   }
+}
 
-  static encode(descriptor: string, b: Bucket): ArrayBuffer {
-    const d = String.UTF8.encode(descriptor);
-    const out = new ArrayBuffer(16 + d.byteLength);
-    const p = changetype<usize>(out);
-    store<f64>(p, b.tokens);
-    store<i64>(p, b.updatedMs, 8);
-    memory.copy(p + 16, changetype<usize>(d), <usize>d.byteLength);
-    return out;
-  }
+const SLOT_BYTES = 24;
+// The host copies what it is given, so one buffer serves every write.
+const scratch = new ArrayBuffer(SLOT_BYTES);
+
+function encode(owner: u64, b: Bucket): ArrayBuffer {
+  const p = changetype<usize>(scratch);
+  store<f64>(p, b.tokens);
+  store<i64>(p, b.updatedMs, 8);
+  store<u64>(p, owner, 16);
+  return scratch;
 }
 
 /** FNV-1a over the UTF-16 code units, with a seed so the two slot choices are independent. */
@@ -53,6 +58,15 @@ export function fnv1a(s: string, seed: u32): u32 {
     h *= 0x01000193;
   }
   return h;
+}
+
+/** MurmurHash3's finalizer: decorrelates the second hash from the first. */
+function mix(h: u32): u32 {
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  return h ^ (h >> 16);
 }
 
 export const MAX_CAS_RETRIES = 8;
@@ -69,18 +83,21 @@ export function takeToken(
   limit: Limit,
   nowMs: i64,
 ): Take {
-  const k1 = prefix + (fnv1a(descriptor, 0) % slots).toString();
-  const k2 = prefix + (fnv1a(descriptor, 0x9e3779b9) % slots).toString();
+  const h1 = fnv1a(descriptor, 0);
+  const h2 = mix(fnv1a(descriptor, 0x9e3779b9));
+  const owner = ((<u64>h1) << 32) | <u64>h2;
+  const k1 = prefix + (h1 % slots).toString();
+  const k2 = prefix + (h2 % slots).toString();
   for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
     const v1 = shared.get(k1);
     const s1 = v1 != null ? Slot.decode(v1.value) : null;
     let key = k1;
     let current: StoredValue | null = v1;
     let slot: Slot | null = s1;
-    if (s1 != null && s1.descriptor != descriptor) {
+    if (s1 != null && s1.owner != owner) {
       const v2 = k2 != k1 ? shared.get(k2) : null;
       const s2 = v2 != null ? Slot.decode(v2.value) : null;
-      if (k2 != k1 && (s2 == null || s2.descriptor == descriptor)) {
+      if (k2 != k1 && (s2 == null || s2.owner == owner)) {
         key = k2;
         current = v2;
         slot = s2;
@@ -104,7 +121,7 @@ export function takeToken(
     }
     const bucket = slot != null ? slot.bucket : Bucket.full(limit, nowMs);
     const result = take(bucket, limit, nowMs);
-    if (shared.set(key, Slot.encode(descriptor, result.bucket), current != null ? current.cas : 0)) return result;
+    if (shared.set(key, encode(owner, result.bucket), current != null ? current.cas : 0)) return result;
     casConflicts++;
   }
   // Losing every CAS race means heavy contention on this key: let the request through rather than

@@ -51,7 +51,8 @@ class MemoryStore extends SharedStore {
       take(this.raceRule, d, this.raceNow);
     }
     if (cas != 0 && this.values.has(key) && this.values.get(key).cas != cas) return false;
-    this.values.set(key, new StoredValue(value, this.nextCas++));
+    // Envoy copies the bytes: the filter may reuse its buffer.
+    this.values.set(key, new StoredValue(value.slice(0), this.nextCas++));
     return true;
   }
 }
