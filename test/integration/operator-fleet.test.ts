@@ -5,8 +5,12 @@
 // controllerName so suites sharing the cluster never see each other's objects.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, type KubernetesObject, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
 
@@ -31,6 +35,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
   let cluster: TestCluster;
   let kube: Kube;
   let operator: OperatorProcess;
+  const caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-fleet-ca-'));
 
   const condition = (obj: Obj | undefined, type: string) =>
     (obj?.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find(
@@ -40,6 +45,11 @@ describe('operator: an Envoy fleet per Gateway', () => {
   const managed = (apiVersion: string, kind: string, gw: string) => kube.get<Obj>(apiVersion, kind, ns, `legate-${gw}`);
 
   before(async () => {
+    // As the chart runs it: with an xDS CA, so Gateways get client certificates and the translator
+    // (which writes per-listener status) runs too.
+    const ca = await XdsCertificateAuthority.create();
+    writeFileSync(path.join(caDir, 'tls.crt'), ca.certPem);
+    writeFileSync(path.join(caDir, 'tls.key'), ca.export().keyPem);
     cluster = await testCluster();
     kube = new Kube(cluster.kubeConfig());
     await kube.createNamespace(ns);
@@ -69,6 +79,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
       controllerName,
       leaseName: `legate-${suffix}`,
       identity: `fleet-${suffix}`,
+      extraArgs: ['--xds-ca-dir', caDir],
     });
   });
 
@@ -79,6 +90,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
       .catch(() => {});
     await kube?.core.deleteNamespace({ name: ns }).catch(() => {});
     await cluster?.stop();
+    rmSync(caDir, { recursive: true, force: true });
   });
 
   it('accepts its GatewayClass', async () => {
@@ -146,7 +158,8 @@ describe('operator: an Envoy fleet per Gateway', () => {
   it('reports Accepted, addresses from the Service, listener kinds, and Programmed once a replica is available', async () => {
     const gw = await eventually('Gateway Accepted', async () => {
       const obj = await gateway('web');
-      return condition(obj, 'Accepted')?.status === 'True' && obj?.status?.addresses?.length ? obj : undefined;
+      const ready = condition(obj, 'Accepted')?.status === 'True' && obj?.status?.addresses?.length;
+      return ready && obj?.status?.listeners?.length === 2 ? obj : undefined;
     });
     const svc = (await managed('v1', 'Service', 'web')) as Obj;
     assert.deepEqual(gw.status.addresses, [{ type: 'IPAddress', value: svc.spec.clusterIP }]);
@@ -346,18 +359,21 @@ describe('operator: an Envoy fleet per Gateway', () => {
         gatewayClassName: className,
         listeners: [
           { name: 'web', protocol: 'HTTP', port: 8443 },
-          { name: 'raw', protocol: 'TCP', port: 8443 },
+          { name: 'tls', protocol: 'HTTPS', port: 8443, tls: { certificateRefs: [{ name: 'cert' }] } },
         ],
       },
     } as Obj);
     const gw = await eventually('clash status', async () => {
       const obj = await gateway('clash');
-      return obj?.status?.listeners?.length === 2 ? obj : undefined;
+      const done = obj?.status?.listeners?.length === 2 && condition(obj, 'Accepted')?.reason === 'ListenersNotValid';
+      return done ? obj : undefined;
     });
-    const web = gw.status.listeners.find((l: { name: string }) => l.name === 'web');
-    const conflicted = web.conditions.find((c: { type: string }) => c.type === 'Conflicted');
-    assert.equal(conflicted.status, 'True');
-    assert.equal(conflicted.reason, 'ProtocolConflict');
+    // Whichever side the status writer marks, the clash shows as Conflicted=True/ProtocolConflict.
+    const conflicted = gw.status.listeners
+      .flatMap((l: { conditions: { type: string; status: string; reason: string }[] }) => l.conditions)
+      .filter((c: { type: string; status: string }) => c.type === 'Conflicted' && c.status === 'True');
+    assert.ok(conflicted.length > 0, JSON.stringify(gw.status.listeners));
+    assert.equal(conflicted[0].reason, 'ProtocolConflict');
     assert.equal(condition(gw, 'Accepted')?.reason, 'ListenersNotValid');
     await eventually('ProtocolConflict event', async () => {
       const list = await kube.core.listNamespacedEvent({ namespace: ns });

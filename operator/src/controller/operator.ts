@@ -3,7 +3,7 @@
 // its store warm, so a standby takes over with synced caches, and other parts of the process (the
 // translator, the xDS server) can subscribe to the same store.
 
-import { type KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { FleetKinds } from '../infra/fleet.ts';
 import { KubeApply } from '../infra/kube-apply.ts';
 import { FieldManager, Labels } from '../infra/names.ts';
@@ -77,6 +77,8 @@ export class LegateOperator {
   #elector: LeaderElector | undefined;
   #resync: NodeJS.Timeout | undefined;
   #leading = false;
+  /** Kinds whose CRD the API server does not serve. */
+  readonly #missing = new Set<string>();
 
   constructor(settings: OperatorSettings) {
     this.#s = settings;
@@ -117,7 +119,7 @@ export class LegateOperator {
       error: (m) => log.error(m, { component: 'k8s-operator' }),
     });
     await this.#watches.start();
-    for (const k of this.#kinds) {
+    for (const k of this.#kinds.filter((kind) => !this.#missing.has(kind.kind))) {
       await this.#watches.watch(
         { ...k.watch, namespace: k.clusterScoped ? undefined : this.#s.namespace },
         (type, obj) => {
@@ -188,11 +190,43 @@ export class LegateOperator {
     this.controller.queue.resume();
   }
 
+  /**
+   * Lists every kind into the store. A kind the API server does not serve (its CRD is not installed)
+   * is cached as empty and not watched (the framework would exit on the failing watch); transient
+   * answers (429 while a new CRD's storage initialises, 5xx, connection errors) are retried.
+   */
   async #listAll(): Promise<void> {
     for (const k of this.#kinds) {
-      const [apiVersion, kind] = [k.apiVersion, k.kind];
-      const res = await this.#objects.list(apiVersion, kind, k.clusterScoped ? undefined : this.#s.namespace);
-      this.store.replace(kind, res.items);
+      if (this.#missing.has(k.kind)) continue;
+      const items = await this.#listKind(k);
+      if (items === undefined) {
+        this.#missing.add(k.kind);
+        this.#s.log.warn('kind not served by the API server; not watching it', {
+          kind: k.kind,
+          apiVersion: k.apiVersion,
+        });
+        this.store.replace(k.kind, []);
+      } else {
+        this.store.replace(k.kind, items);
+      }
+    }
+  }
+
+  async #listKind(k: StoredKind): Promise<KubernetesObject[] | undefined> {
+    const deadline = Date.now() + 60_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.#objects.list(k.apiVersion, k.kind, k.clusterScoped ? undefined : this.#s.namespace);
+        return res.items;
+      } catch (err) {
+        const code = (err as { code?: number }).code;
+        const notServed = code === 404 || /resource.*not found|Unrecognized API version and kind/i.test(String(err));
+        if (notServed) return undefined;
+        const transient = code === undefined || code === 429 || code >= 500;
+        if (!transient || Date.now() > deadline) throw err;
+        this.#s.log.debug('list failed, retrying', { kind: k.kind, attempt, err: (err as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 5000)));
+      }
     }
   }
 }

@@ -77,7 +77,7 @@ test('a Gateway without one valid listener gets no Service (a Service needs a po
       gatewayClassName: 'legate',
       listeners: [
         { name: 'a', port: 8443, protocol: 'HTTP' },
-        { name: 'b', port: 8443, protocol: 'TCP' },
+        { name: 'b', port: 8443, protocol: 'HTTPS' },
       ],
     },
   };

@@ -32,12 +32,12 @@ test('HTTP and HTTPS on one port conflict; two hostnames on one HTTPS port do no
     l('a', 443, 'HTTPS', 'a.example.com'),
     l('b', 443, 'HTTPS', 'b.example.com'),
     l('c', 8080, 'HTTP'),
-    l('d', 8080, 'TCP'),
+    l('d', 8080, 'HTTPS'),
   ]);
   assert.equal(checks[0]?.problem, undefined);
   assert.equal(checks[1]?.problem, undefined);
   assert.equal(checks[2]?.problem?.reason, 'ProtocolConflict');
-  assert.match(checks[2]?.problem?.message ?? '', /listener d uses port 8080 with protocol TCP/);
+  assert.match(checks[2]?.problem?.message ?? '', /listener d uses port 8080 with protocol HTTPS/);
 });
 
 test('the same hostname twice on a port is a hostname conflict', () => {
@@ -49,11 +49,11 @@ test("Envoy's own ports and ports colliding after the privileged-port shift are 
   const checks = checkListeners([
     l('admin', 19000, 'HTTP'),
     l('low', 80, 'HTTP'),
-    l('high', 10080, 'TCP'),
+    l('high', 10080, 'HTTPS'),
     l('udp', 53, 'UDP'),
   ]);
   assert.equal(checks[0]?.problem?.reason, 'PortUnavailable');
   assert.equal(checks[1]?.problem?.reason, 'ProtocolConflict');
   assert.match(checks[1]?.problem?.message ?? '', /both map to Envoy port 10080/);
-  assert.equal(checks[3]?.problem?.reason, 'UnsupportedProtocol');
+  assert.equal(checks[3]?.problem?.reason, 'UnsupportedProtocol', 'UDP is not served');
 });

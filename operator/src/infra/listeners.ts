@@ -6,12 +6,14 @@ import { EnvoyPorts, envoyListenerPort } from './names.ts';
 
 const gatewayGroup = 'gateway.networking.k8s.io';
 
-/** Route kinds each protocol accepts (what supportedKinds reports when allowedRoutes.kinds is empty). */
+/**
+ * Route kinds each protocol accepts (what supportedKinds reports when allowedRoutes.kinds is empty).
+ * Only what the translator programs today: a port the Service exposes must be one Envoy listens on,
+ * so TLS and TCP listeners are UnsupportedProtocol here until the translator serves them.
+ */
 const kindsByProtocol: Record<string, readonly string[]> = {
   HTTP: ['HTTPRoute', 'GRPCRoute'],
   HTTPS: ['HTTPRoute', 'GRPCRoute'],
-  TLS: ['TLSRoute'],
-  TCP: ['TCPRoute'],
 };
 
 /** The L4 protocol of a listener's Service port. */
@@ -40,7 +42,7 @@ function protocolFamily(protocol: string): string {
 
 export function checkListeners(listeners: readonly Listener[]): ListenerCheck[] {
   const byPort = new Map<number, Listener[]>();
-  for (const l of listeners) {
+  for (const l of listeners.filter((x) => kindsByProtocol[x.protocol])) {
     const envoyPort = envoyListenerPort(l.port);
     byPort.set(envoyPort, [...(byPort.get(envoyPort) ?? []), l]);
   }
@@ -60,7 +62,7 @@ function listenerProblem(l: Listener, byPort: Map<number, Listener[]>): Listener
     return {
       condition: 'Accepted',
       reason: 'UnsupportedProtocol',
-      message: `protocol ${l.protocol} is not supported (use HTTP, HTTPS, TLS or TCP)`,
+      message: `protocol ${l.protocol} is not supported (use HTTP or HTTPS)`,
     };
   }
   const envoyPort = envoyListenerPort(l.port);
@@ -85,18 +87,11 @@ function listenerProblem(l: Listener, byPort: Map<number, Listener[]>): Listener
     };
   }
   const sameHost = sharing.find((o) => (o.hostname ?? '') === (l.hostname ?? '') && o.protocol === l.protocol);
-  if (sameHost && l.protocol !== 'TCP') {
+  if (sameHost) {
     return {
       condition: 'Conflicted',
       reason: 'HostnameConflict',
       message: `listener ${sameHost.name} uses the same port ${l.port} and hostname '${l.hostname ?? '*'}'`,
-    };
-  }
-  if (sameHost && l.protocol === 'TCP') {
-    return {
-      condition: 'Conflicted',
-      reason: 'ProtocolConflict',
-      message: `listener ${sameHost.name} also takes TCP port ${l.port}`,
     };
   }
   return undefined;
