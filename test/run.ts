@@ -55,7 +55,13 @@ stage('tests');
 const files = testFiles(process.argv.slice(2));
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-force-exit', '--test-timeout=300000', `--test-concurrency=${process.env.LEGATE_TEST_CONCURRENCY ?? 1}`, ...files],
+  [
+    '--test',
+    '--test-force-exit',
+    '--test-timeout=300000',
+    `--test-concurrency=${process.env.LEGATE_TEST_CONCURRENCY ?? 1}`,
+    ...files,
+  ],
   { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, LEGATE_TEST_KUBECONFIG: cluster.kubeconfigPath } },
 );
 await cluster.stop();
