@@ -142,12 +142,64 @@ function add(p: Point, q: Point): void {
   P.sub(p.y, t6, t5);
 }
 
+/** p = p + q for an affine q (Z = 1 in Montgomery form, or the point at infinity): "mixed" addition
+ * skips the five multiplications that involve Z2. */
+function addAffine(p: Point, q: Point): void {
+  if (q.isInfinity()) return;
+  if (p.isInfinity()) {
+    p.set(q);
+    return;
+  }
+  P.mul(t1, p.z, p.z); // Z1^2
+  P.mul(u2s, q.x, t1); // U2 = X2 Z1^2 (U1 = X1)
+  P.mul(t1, t1, p.z); // Z1^3
+  P.mul(s2s, q.y, t1); // S2 = Y2 Z1^3 (S1 = Y1)
+  const h = t2;
+  const r = t3;
+  P.sub(h, u2s, p.x);
+  P.sub(r, s2s, p.y);
+  if (isZero(h)) {
+    if (isZero(r)) double(p);
+    else memory.fill(changetype<usize>(p.z), 0, 32);
+    return;
+  }
+  P.mul(t4, h, h); // H^2
+  P.mul(t5, t4, h); // H^3
+  P.mul(t6, p.x, t4); // X1 H^2
+  P.mul(p.z, p.z, h);
+  P.mul(p.x, r, r);
+  P.sub(p.x, p.x, t5);
+  P.sub(p.x, p.x, t6);
+  P.sub(p.x, p.x, t6);
+  P.sub(t6, t6, p.x);
+  P.mul(t6, r, t6);
+  P.mul(t5, p.y, t5);
+  P.sub(p.y, t6, t5);
+}
+
+/** In place: Jacobian → affine (Z = 1), unless p is the point at infinity. */
+function normalize(p: Point): void {
+  if (p.isInfinity()) return;
+  const pm2 = fe();
+  copyInto(pm2, P.n);
+  unchecked((pm2[0] -= 2));
+  const zinv = fe();
+  P.pow(zinv, p.z, pm2);
+  const zinv2 = fe();
+  P.mul(zinv2, zinv, zinv);
+  P.mul(p.x, p.x, zinv2);
+  P.mul(zinv2, zinv2, zinv);
+  P.mul(p.y, p.y, zinv2);
+  copyInto(p.z, P.one);
+}
+
 const G = Point.affine(GX, GY);
 
 /** Why a key was refused (empty when it was accepted). */
 export let p256KeyError = '';
 
 export class P256PublicKey {
+  // Affine, so the loop can use mixed addition.
   private q: Point;
   private gq: Point; // G + Q, for Shamir's trick
 
@@ -187,6 +239,7 @@ export class P256PublicKey {
     const gq = new Point();
     gq.set(G);
     add(gq, q);
+    normalize(gq);
     this.gq = gq;
   }
 
@@ -221,9 +274,9 @@ export class P256PublicKey {
       double(acc);
       const b1 = bit(u1, i);
       const b2 = bit(u2, i);
-      if (b1 & b2) add(acc, this.gq);
-      else if (b1) add(acc, G);
-      else if (b2) add(acc, this.q);
+      if (b1 & b2) addAffine(acc, this.gq);
+      else if (b1) addAffine(acc, G);
+      else if (b2) addAffine(acc, this.q);
     }
     if (acc.isInfinity()) return false;
     // Affine x = X / Z^2, then compare x mod n with r.
