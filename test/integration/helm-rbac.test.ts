@@ -7,7 +7,7 @@
 // installed ClusterRole and the operator's call is seen to be refused.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,10 +19,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
 } from '@kubernetes/client-node';
-import { effectiveProxyConfig } from '../../operator/src/infra/proxy-config.ts';
-import { FleetReconciler } from '../../operator/src/infra/reconciler.ts';
 import type { Gateway } from '../../operator/src/k8s/gateway-api.ts';
-import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type ApiRecorder, type RecordedCall, startApiRecorder } from '../harness/api-recorder.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { repoRoot } from '../harness/go-tools.ts';
@@ -110,6 +107,7 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
     const className = `rbac-${id}`;
     const controllerName = `legate.dev/rbac-test-${id}`;
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'legate-helm-rbac-'));
+    const caDir = path.join(tmp, 'xds-ca');
     let operatorLog = '';
 
     const custom = () => admin.makeApiClient(CustomObjectsApi);
@@ -146,10 +144,14 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
     /** Runs operator/src/main.ts as the chart's Deployment would, but against the recorder; resolves a stop(). */
     async function runOperator(): Promise<{ stop(): Promise<void>; child: ChildProcess }> {
       const args = [
-        // The pod's flags from the chart, except ports (0: any free port) and how to reach the API server.
-        ...operatorArgs.filter((a) => !/^--(health|metrics)-port=/.test(a)),
+        // The pod's flags from the chart, except ports (0: any free port), file paths and how to reach
+        // the API server.
+        ...operatorArgs.filter((a) => !/^--(health-port|metrics-port|xds-port|xds-ca-dir)=/.test(a)),
         '--health-port=0',
         '--metrics-port=0',
+        '--xds-port=0',
+        // The pod mounts the CA Secret there; here its files are written out from the release's Secret.
+        `--xds-ca-dir=${caDir}`,
         `--kubeconfig=${saKubeconfig}`,
       ];
       const child = spawn(process.execPath, [path.join(repoRoot, 'operator', 'src', 'main.ts'), ...args], {
@@ -206,6 +208,12 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
       type PodTemplate = { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
       const pod = (deployment.spec as { template: PodTemplate }).template.spec;
       operatorArgs = pod.containers[0]?.args ?? [];
+      assert.ok(operatorArgs.includes('--xds-ca-dir=/etc/legate/xds-ca'));
+      const caSecret = await core.readNamespacedSecret({ name: `${release}-xds-ca`, namespace });
+      mkdirSync(caDir);
+      for (const key of ['tls.crt', 'tls.key']) {
+        writeFileSync(path.join(caDir, key), Buffer.from(caSecret.data?.[key] ?? '', 'base64'), { mode: 0o600 });
+      }
 
       // A real token of the chart's ServiceAccount (TokenRequest), not impersonation.
       const token = await core.createNamespacedServiceAccountToken({
@@ -329,6 +337,12 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
           },
           log,
         );
+        // --xds-ca-dir with the chart's generated CA: the operator issues each Gateway its certificate.
+        await waitFor(
+          'the xDS client certificate Secret of Gateway api',
+          () => exists('v1', 'Secret', 'legate-api-xds'),
+          log,
+        );
         await deleteGateway('web');
         await deleteGateway('api');
         await waitFor(
@@ -338,22 +352,6 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
             !(await exists('apps/v1', 'Deployment', 'legate-api')),
           log,
         );
-
-        // The per-Gateway xDS certificate path (FleetReconciler with an issuer), through the same
-        // recorder and credentials. A Gateway of another class, so the running operator leaves it alone.
-        const gw = await createGateway('tls', {}, `${className}-other`);
-        const saConfig = new KubeConfig();
-        saConfig.loadFromFile(saKubeconfig);
-        const reconciler = new FleetReconciler(saConfig, {
-          xdsAddress: 'legate-xds:18000',
-          issuer: await XdsCertificateAuthority.create(),
-        });
-        const eff = effectiveProxyConfig();
-        assert.ok(eff.ok);
-        await reconciler.apply(gw, eff.config);
-        assert.ok(await exists('v1', 'Secret', 'legate-tls-xds'), 'the xDS client certificate Secret was written');
-        await reconciler.apply(gw, eff.config);
-        assert.ok((await reconciler.remove(team, 'tls')) > 0);
       } finally {
         await operator.stop();
       }
