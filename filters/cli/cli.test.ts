@@ -63,6 +63,11 @@ describe('legate filter', () => {
     assert.equal(await run(['--help']), 0);
     assert.equal(await run(['frobnicate']), 2);
   });
+
+  it('is what `legate filter` runs', async () => {
+    const { main } = await import('../../operator/src/cli/main.ts');
+    assert.equal(await main(['filter', 'help']), 0);
+  });
 });
 
 describe('scaffold and diagnostics helpers', () => {
