@@ -3,8 +3,12 @@
 // requests, same results — except where the Go host differs from Envoy, checked explicitly below.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { builtModule } from '../../filters/cli/build-examples.ts';
+import { build, init } from '../../filters/cli/main.ts';
 import type { Scenario, ScenarioResult } from '../../filters/host/scenario.ts';
 import { runScenario } from '../../filters/host/scenario.ts';
 import { goTool } from '../harness/go-tools.ts';
@@ -129,6 +133,27 @@ describe('cross-check: TypeScript host vs proxy-wasm Go SDK proxytest (wazero)',
     assert.equal(ours.requests[4]?.localResponse?.details, 'probe_denied');
     assert.equal(ours.requests[4]?.localResponse?.grpcStatus, 7);
     assert.equal(ours.requests[7]?.requestHeaders.find(([k]) => k === 'x-count')?.[1], '2');
+  });
+
+  it('a module scaffolded by `legate filter init` and built by `build` gives the same results', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'legate-crosscheck-'));
+    try {
+      const dir = path.join(tmp, 'team-header');
+      const quiet = { out: () => {}, err: (s: string) => process.stderr.write(s) };
+      assert.equal(init(dir, quiet), 0);
+      assert.equal(await build(dir, quiet), 0);
+      const s: Scenario = {
+        wasm: path.join(dir, 'build', 'team-header.wasm'),
+        configuration: JSON.stringify({ header: 'x-team', value: 'payments' }),
+        metrics: [],
+        requests: [{ requestHeaders: [...get, ['x-team', 'spoofed']], responseHeaders: [[':status', '200']] }],
+      };
+      const { ours, theirs } = await bothHosts(s);
+      assert.deepEqual(ours, theirs);
+      assert.equal(ours.requests[0]?.requestHeaders.find(([k]) => k === 'x-team')?.[1], 'payments');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('documented difference: adding to an existing header', async () => {
