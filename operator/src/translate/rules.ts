@@ -262,6 +262,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
     {},
   ];
   out.ruleCount = rules.length;
+  const withoutEndpoints = new Set<string>();
   const resolve = (ref: BackendObjectReference) => {
     const res = resolveBackend(index, r.kind, ns, ref, r.kind === 'GRPCRoute');
     if (!res.ok) {
@@ -270,8 +271,10 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
     }
     out.clusters.push(res.value.cluster);
     out.endpoints.push(res.value.endpoints);
+    if (res.value.endpoints.endpoints.length === 0) withoutEndpoints.add(res.value.cluster.name);
     return res.value.cluster.name;
   };
+  const hasEndpoints = (cluster: string) => !withoutEndpoints.has(cluster);
 
   rules.forEach((rule, ruleIndex) => {
     try {
@@ -291,7 +294,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
               filters: rule.filters ?? [],
               backendRefs: (rule.backendRefs ?? []) as HTTPBackendRef[],
             };
-      const compiled = compileRule(parts, ctx, resolve, out.refErrors);
+      const compiled = compileRule(parts, ctx, resolve, hasEndpoints, out.refErrors);
       const grpcMatches =
         r.kind === 'GRPCRoute' ? (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]) : [];
       parts.matches.forEach((match, matchIndex) => {
@@ -343,6 +346,7 @@ function compileRule(
   parts: RuleParts,
   ctx: ListenerContext,
   resolve: (ref: BackendObjectReference) => string | undefined,
+  hasEndpoints: (cluster: string) => boolean,
   refErrors: RefError[],
 ): CompiledRule {
   const out: CompiledRule = { action: HTTP_500('no backend') };
@@ -414,7 +418,7 @@ function compileRule(
     return out;
   }
 
-  const backends: IrBackend[] = [];
+  let backends: IrBackend[] = [];
   let invalidWeight = 0;
   for (const ref of parts.backendRefs) {
     const weight = asCount(ref.weight ?? 1, 'backend weight', 1_000_000);
@@ -437,6 +441,11 @@ function compileRule(
     if (!cluster || backendUnsupported) invalidWeight += weight;
     else backends.push(b);
   }
+  // A Service that exists but has no ready endpoints (scaled to zero, mid-rollout) is drained: the
+  // rule's other backends absorb its share instead of that share failing with 503. With no ready
+  // backend at all, the weights stay and Envoy answers 503. Invalid backends keep their 500 share.
+  const serving = backends.filter((b) => hasEndpoints(b.cluster));
+  if (serving.length > 0) backends = serving;
   if (backends.length === 0) {
     // No backendRefs, all weights 0, or every backend invalid: the spec wants 500.
     out.action = HTTP_500(parts.backendRefs.length === 0 ? 'no backendRefs' : 'no valid backend');

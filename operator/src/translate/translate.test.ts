@@ -230,6 +230,25 @@ describe('HTTPRoute filters and backends', () => {
     assert.deepEqual(backends(ask({ path: '/' })), { 'team/a/80': 90, 'team/b/80': 10 });
   });
 
+  it('drains a backend whose Service has no ready endpoints into the others, unless none has any', () => {
+    const canary = httpRoute('team', 'canary', {
+      parentRefs: [{ name: 'gw' }],
+      rules: [
+        {
+          backendRefs: [
+            { name: 'a', port: 80, weight: 90 },
+            { name: 'b', port: 80, weight: 10 },
+          ],
+        },
+      ],
+    });
+    const aEmpty = routeThrough([canary], [service('team', 'a', 80, []), service('team', 'b', 80)]);
+    // One backend left: a plain cluster route, all traffic to b.
+    assert.deepEqual(backends(aEmpty.ask({ path: '/' })), { 'team/b/80': 1 });
+    const bothEmpty = routeThrough([canary], [service('team', 'a', 80, []), service('team', 'b', 80, [])]);
+    assert.deepEqual(backends(bothEmpty.ask({ path: '/' })), { 'team/a/80': 90, 'team/b/80': 10 });
+  });
+
   it('answers 500 when every weight is 0', () => {
     const { ask } = routeThrough([
       httpRoute('team', 'zero', {
