@@ -22,13 +22,16 @@ export function utf8(s: string, start: i32 = 0, end: i32 = i32.MAX_VALUE): Uint8
   return Uint8Array.wrap(String.UTF8.encode(s.substring(start, end)));
 }
 
-/** Lower-case hex. */
+/** Lower-case hex, written straight into one new string (no per-byte concatenation). */
 export function toHex(b: Uint8Array): string {
-  const digits = '0123456789abcdef';
-  let out = '';
+  const out = changetype<string>(__new((<usize>b.length) << 2, idof<string>()));
+  const p = changetype<usize>(out);
   for (let i = 0; i < b.length; i++) {
-    const v = <i32>b[i];
-    out += digits.charAt(v >> 4) + digits.charAt(v & 15);
+    const v = <u32>b[i];
+    const hi = v >> 4;
+    const lo = v & 15;
+    store<u16>(p + ((<usize>i) << 2), <u16>(hi < 10 ? 48 + hi : 87 + hi));
+    store<u16>(p + ((<usize>i) << 2) + 2, <u16>(lo < 10 ? 48 + lo : 87 + lo));
   }
   return out;
 }
