@@ -56,19 +56,26 @@ export class LeaderElector {
     clearTimeout(this.#timer);
     if (!this.#leading) return;
     this.#leading = false;
-    try {
-      const lease = await this.#api.readNamespacedLease({ name: this.#o.name, namespace: this.#o.namespace });
-      if (lease.spec?.holderIdentity !== this.#o.identity) return;
-      lease.spec = {
-        ...lease.spec,
-        holderIdentity: undefined,
-        leaseDurationSeconds: 1,
-        renewTime: microTime(new Date()),
-      };
-      await this.#api.replaceNamespacedLease({ name: this.#o.name, namespace: this.#o.namespace, body: lease });
-      this.#o.log.info('released leader lease', { lease: this.#o.name });
-    } catch (err) {
-      this.#o.log.warn('could not release leader lease', { err });
+    // A renewal already in flight can change the Lease between our read and write: retry on conflict.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const lease = await this.#api.readNamespacedLease({ name: this.#o.name, namespace: this.#o.namespace });
+        if (lease.spec?.holderIdentity !== this.#o.identity) return;
+        lease.spec = {
+          ...lease.spec,
+          holderIdentity: undefined,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(new Date()),
+        };
+        await this.#api.replaceNamespacedLease({ name: this.#o.name, namespace: this.#o.namespace, body: lease });
+        this.#o.log.info('released leader lease', { lease: this.#o.name });
+        return;
+      } catch (err) {
+        if (attempt === 3 || (err as { code?: number }).code !== 409) {
+          this.#o.log.warn('could not release leader lease', { err });
+          return;
+        }
+      }
     }
   }
 
@@ -131,6 +138,7 @@ export class LeaderElector {
       renewTime: microTime(now),
       ...(mine ? {} : { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
     };
+    if (this.#stopped) return; // released meanwhile: do not take the Lease back
     // replace carries resourceVersion: if another replica wrote first, this fails with a conflict.
     await this.#api.replaceNamespacedLease({ name, namespace, body: lease });
     this.#becomeLeader();
