@@ -40,6 +40,10 @@ export async function builtModule(name: string): Promise<string> {
 async function main(): Promise<number> {
   let failed = 0;
   for (const [name, entry] of Object.entries(SDK_MODULES)) {
+    if (upToDate(modulePath(name), path.dirname(path.join(filtersDir, entry)))) {
+      process.stdout.write(`${name}.wasm is up to date\n`);
+      continue;
+    }
     const started = performance.now();
     const r = await compileFilter(path.join(filtersDir, entry), modulePath(name));
     if (r.ok) {
