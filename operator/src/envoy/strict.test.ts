@@ -56,6 +56,56 @@ describe('strictEncode', () => {
     assert.deepEqual(a, b);
   });
 
+  it('encodes an empty Any as a present, empty field (route-level filter enablement)', () => {
+    const route = {
+      name: 'r',
+      virtualHosts: [
+        {
+          name: 'v',
+          domains: ['*'],
+          routes: [
+            {
+              match: { prefix: '/' },
+              directResponse: { status: 200 },
+              typedPerFilterConfig: {
+                f: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', config: {} },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const RouteConfiguration = envoyType('envoy.config.route.v3.RouteConfiguration');
+    const back = RouteConfiguration.decode(strictEncode(TypeUrls.route, route)) as unknown as {
+      virtualHosts: { routes: { typedPerFilterConfig: Record<string, { type_url: string; value: Uint8Array }> }[] }[];
+    };
+    const any = back.virtualHosts[0]?.routes[0]?.typedPerFilterConfig.f;
+    assert.equal(any?.type_url, 'type.googleapis.com/envoy.config.route.v3.FilterConfig');
+    // FilterConfig{config: <empty Any>}: field 1, length 0.
+    assert.deepEqual([...(any?.value ?? [])], [0x0a, 0x00]);
+    // An Any with fields but no @type is still an error.
+    assert.throws(
+      () =>
+        strictEncode(TypeUrls.route, {
+          ...route,
+          virtualHosts: [
+            {
+              name: 'v',
+              domains: ['*'],
+              routes: [
+                {
+                  match: { prefix: '/' },
+                  directResponse: { status: 200 },
+                  typedPerFilterConfig: { f: { value: 'x' } },
+                },
+              ],
+            },
+          ],
+        }),
+      /expected an Any with an "@type"/,
+    );
+  });
+
   const bad: [string, string, JsonValue, RegExp][] = [
     [
       'an unknown field',

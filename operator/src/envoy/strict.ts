@@ -255,6 +255,9 @@ function convertValue(json: JsonValue, path: Path): Record<string, unknown> {
 }
 
 function convertAny(json: JsonValue, path: Path): Record<string, unknown> {
+  // An empty Any (`{}`): present with no type URL, as in the FilterConfig that enables a
+  // chain-disabled HTTP filter on one route (Envoy reads it as "enabled, no per-route config").
+  if (isObject(json) && Object.keys(json).length === 0) return {};
   if (!isObject(json) || typeof json['@type'] !== 'string') {
     throw new StrictEncodeError(path, 'expected an Any with an "@type"');
   }

@@ -187,10 +187,14 @@ describe('render', () => {
     );
   });
 
-  it('passes go-control-plane validation (listener and ECDS resource)', async () => {
+  it('passes go-control-plane validation (listener, per-route enablement and ECDS resource)', async () => {
     const bin = await goTool('xds-validate');
     const l = withFiltersOnListener(renderListener(listener), [['http']], filters);
-    const rc = renderRouteConfig(listener.filterChains[0]?.routeConfig ?? { name: '', virtualHosts: [] });
+    const rc = withFiltersOnRouteConfig(
+      renderRouteConfig(listener.filterChains[0]?.routeConfig ?? { name: '', virtualHosts: [] }),
+      ['http'],
+      filters,
+    );
     const resources = [
       { '@type': TypeUrls.listener, ...l },
       { '@type': TypeUrls.route, ...rc },

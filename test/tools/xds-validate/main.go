@@ -3,6 +3,9 @@
 //   - ValidateAll() from the generated protoc-gen-validate code,
 //   - snapshot consistency: every RDS, EDS and SDS name a resource references exists.
 //
+// The one empty Any accepted is a route's FilterConfig.config (per-route enablement of an HTTP filter
+// that is disabled on the chain); protojson reads `"config": {}` as that empty Any.
+//
 // Input (stdin or the file named by the first argument): the JSON `legate translate` prints,
 //
 //	{"gateways": [{"gateway": "<namespace>/<name>", "resources": [{"@type": "...", ...}, ...],
@@ -148,9 +151,15 @@ func validateNested(msg proto.Message, label string) []string {
 	var errs []string
 	var visit func(m proto.Message)
 	visit = func(m proto.Message) {
+		_, isFilterConfig := m.(*route.FilterConfig)
 		m.ProtoReflect().Range(func(fd protoreflectFieldDescriptor, v protoreflectValue) bool {
 			return walkField(fd, v, func(inner proto.Message) {
 				if a, ok := inner.(*anypb.Any); ok {
+					// FilterConfig{config: <empty Any>} enables a chain-disabled HTTP filter on a route
+					// (Envoy: "enabled, no per-route config"). An empty Any anywhere else is an error.
+					if isFilterConfig && fd.Name() == "config" && a.GetTypeUrl() == "" && len(a.GetValue()) == 0 {
+						return
+					}
 					un, err := a.UnmarshalNew()
 					if err != nil {
 						errs = append(errs, fmt.Sprintf("%s: %s: %v", label, a.GetTypeUrl(), err))
