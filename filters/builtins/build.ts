@@ -1,7 +1,7 @@
 // Builds the built-in filter modules (and the crypto test module) with the AssemblyScript compiler.
 // `node filters/builtins/build.ts` builds every shipped module into filters/builtins/build/;
 // tests call `builtinWasm(name)`, which rebuilds only when a source is newer than the module.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import asc from 'assemblyscript/asc';
 import { compileFilter, formatDiagnostic } from '../cli/compile.ts';
@@ -28,10 +28,18 @@ export function wasmPath(name: ModuleName): string {
   return join(buildDir, `${name}.wasm`);
 }
 
-/** Compiles one module; throws with the compiler's diagnostics on failure. */
+/**
+ * Compiles one module; throws with the compiler's diagnostics on failure. Writes to a temporary file
+ * renamed into place, so test files running in parallel never read a half-written module.
+ */
 export async function compile(name: ModuleName): Promise<string> {
+  const tmp = await compileTo(name, `${wasmPath(name)}.${process.pid}.tmp`);
+  renameSync(tmp, wasmPath(name));
+  return wasmPath(name);
+}
+
+async function compileTo(name: ModuleName, out: string): Promise<string> {
   mkdirSync(buildDir, { recursive: true });
-  const out = wasmPath(name);
   if (MODULES[name].shipped) {
     const r = await compileFilter(join(builtinsDir, MODULES[name].entry), out);
     if (!r.ok) throw new Error(`asc ${name}:\n${r.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`);
