@@ -2,6 +2,7 @@
 // Adding a part (the translator, the xDS server) means subscribing it to `operator.store` here.
 
 import { KubeConfig } from '@kubernetes/client-node';
+import { filterKinds } from './controller/filter-sync.ts';
 import { startHealthServer, startMetricsServer } from './controller/http-servers.ts';
 import { jsonLogger } from './controller/log.ts';
 import { OperatorMetrics } from './controller/metrics.ts';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     resyncSeconds: options.resyncSeconds,
     controllerName: options.controllerName,
     issuer,
-    extraKinds: translationKinds,
+    extraKinds: [...translationKinds, ...filterKinds],
     // Listener status comes from the translator, which sees routes, certificates and conflicts.
     writeListenerStatus: false,
     log,
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
         proxylessPort: options.xdsProxylessPort,
         serverNames: xdsServerNames(options.xdsAddress, options.operatorNamespace),
         controllerName: options.controllerName,
+        operatorNamespace: options.operatorNamespace,
         leading: () => operator.leading,
         kube: new KubeApply(kubeConfig, 'legate-xds'),
         registry: metrics.registry,
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
 
   await operator.start();
   // The store has listed every kind: translate everything, then let the xDS server answer.
-  xds?.sync.start();
+  xds?.startSync();
 }
 
 /** What the Envoys dial (the --xds-address host), plus the Service's in-cluster names and loopback. */

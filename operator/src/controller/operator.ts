@@ -15,7 +15,7 @@ import { GatewayController, Kinds } from './gateway-controller.ts';
 import { defaultLeaseTiming, LeaderElector } from './leader-election.ts';
 import type { Logger } from './log.ts';
 import type { OperatorMetrics } from './metrics.ts';
-import { ObjectStore } from './store.ts';
+import { ObjectStore, objectKey } from './store.ts';
 
 /** A kind the store caches: how to list it (client-node 2.x) and watch it (the framework). */
 export interface StoredKind {
@@ -23,6 +23,8 @@ export interface StoredKind {
   apiVersion: string;
   watch: Omit<WatchTarget, 'namespace'>;
   clusterScoped?: boolean;
+  /** Caches only the objects this accepts (an object that stops being accepted leaves the store). */
+  keep?: (obj: KubernetesObject, store: ObjectStore) => boolean;
 }
 
 export const gatewayApiKinds: StoredKind[] = [
@@ -123,8 +125,9 @@ export class LegateOperator {
       await this.#watches.watch(
         { ...k.watch, namespace: k.clusterScoped ? undefined : this.#s.namespace },
         (type, obj) => {
-          if (type === 'DELETED') this.store.delete(k.kind, obj);
-          else this.store.upsert(k.kind, obj);
+          if (type === 'DELETED' || (k.keep && !k.keep(obj, this.store))) {
+            if (type === 'DELETED' || this.store.get(k.kind, objectKey(obj))) this.store.delete(k.kind, obj);
+          } else this.store.upsert(k.kind, obj);
         },
       );
     }
@@ -207,7 +210,8 @@ export class LegateOperator {
         });
         this.store.replace(k.kind, []);
       } else {
-        this.store.replace(k.kind, items);
+        const keep = k.keep;
+        this.store.replace(k.kind, keep ? items.filter((o) => keep(o, this.store)) : items);
       }
     }
   }

@@ -15,6 +15,7 @@ import {
 } from '../xds/identity.ts';
 import { NackTracker } from '../xds/nack-status.ts';
 import { XdsServer } from '../xds/server.ts';
+import { FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
 import type { Logger } from './log.ts';
 import { withTransitions } from './status.ts';
@@ -36,6 +37,10 @@ export interface XdsServingOptions {
   /** DNS names and IPs in the server certificate: what the Envoys dial. */
   serverNames: { dns: string[]; ips: string[] };
   controllerName: string;
+  /** WasmFilters here (the built-ins) may be used by every team's FilterPolicies. */
+  operatorNamespace: string;
+  /** Disk cache for verified Wasm modules; memory only when undefined. */
+  moduleCacheDir?: string;
   leading: () => boolean;
   /** Applies status with the xDS side's own field manager. */
   kube: KubeApply;
@@ -49,16 +54,30 @@ export class XdsServing {
   readonly server: XdsServer;
   readonly sync: XdsSync;
   readonly status: TranslationStatusWriter;
+  readonly filters: FilterSync;
   readonly #rotation: NodeJS.Timeout;
 
-  private constructor(server: XdsServer, sync: XdsSync, status: TranslationStatusWriter, rotation: NodeJS.Timeout) {
+  private constructor(
+    server: XdsServer,
+    sync: XdsSync,
+    status: TranslationStatusWriter,
+    filters: FilterSync,
+    rotation: NodeJS.Timeout,
+  ) {
     this.server = server;
     this.sync = sync;
     this.status = status;
+    this.filters = filters;
     this.#rotation = rotation;
   }
 
-  /** Starts listening at once (requests wait); call `sync.start()` once the store has synced. */
+  /** Call once the store has synced every kind: starts the module fetches, then serves snapshots. */
+  startSync(): void {
+    this.filters.start();
+    this.sync.start();
+  }
+
+  /** Starts listening at once (requests wait); call `startSync()` once the store has synced. */
   static async start(o: XdsServingOptions): Promise<XdsServing> {
     const log = o.log.child({ component: 'xds' });
     const provider = new ServerCertificateProvider(await o.ca.issueServerCertificate(o.serverNames));
@@ -86,22 +105,35 @@ export class XdsServing {
       leading: o.leading,
       log,
     });
-    const sync = new XdsSync({
+    let sync: XdsSync | undefined;
+    const filters = new FilterSync({
+      kubeConfig: o.kubeConfig,
+      store: o.store,
+      operatorNamespace: o.operatorNamespace,
+      controllerName: o.controllerName,
+      leading: o.leading,
+      log: log.child({ component: 'filters' }),
+      poke: () => sync?.poke(),
+      moduleCacheDir: o.moduleCacheDir,
+    });
+    sync = new XdsSync({
       store: o.store,
       xds: server,
       controllerName: o.controllerName,
       log,
       onTranslated: (t) => status.update(t),
       onRemoved: (key) => status.remove(key),
+      filters,
     });
     watchNacks(server, o, log);
     log.info('xds server listening', { port: server.port, proxylessPort: server.proxylessPort });
-    return new XdsServing(server, sync, status, rotation);
+    return new XdsServing(server, sync, status, filters, rotation);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#rotation);
     this.sync.stop();
+    this.filters.stop();
     await this.server.stop();
   }
 }

@@ -15,6 +15,7 @@ import {
 } from '../translate/index.ts';
 import type { GatewayKey } from '../xds/identity.ts';
 import type { XdsServer } from '../xds/server.ts';
+import { FilterKinds, type FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
 import type { Logger } from './log.ts';
 import type { StoredKind } from './operator.ts';
@@ -51,7 +52,12 @@ export interface XdsSyncOptions {
   onTranslated?: (translation: GatewayTranslation) => void;
   /** Called when a Gateway stops being ours or is deleted. */
   onRemoved?: (gatewayKey: GatewayKey) => void;
+  /** Filter distribution (WasmFilter, FilterPolicy): resolved once per batch, rendered through hooks. */
+  filters?: FilterSync;
 }
+
+/** Filter kinds whose changes start a batch (FilterSync finds the Gateways they affect). */
+const filterBatchKinds = new Set<string>([FilterKinds.wasmFilter, FilterKinds.filterPolicy]);
 
 export class XdsSync {
   readonly #o: XdsSyncOptions;
@@ -85,9 +91,22 @@ export class XdsSync {
     return [...this.#served.keys()].sort();
   }
 
+  /** Starts a batch without a store change (a module the pipeline fetched appeared or changed). */
+  poke(): void {
+    if (this.#unsubscribe) this.#schedule();
+  }
+
   #onChange(change: StoreChange): void {
+    if (filterBatchKinds.has(change.kind)) {
+      this.#schedule();
+      return;
+    }
     if (change.kind !== Kinds.gatewayClass && !affectingKinds.has(change.kind)) return;
     this.#pending.push(change);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     this.#firstSeenAt ??= performance.now();
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -136,6 +155,9 @@ export class XdsSync {
   #flush(seenAt: number): void {
     const index = this.#input();
     this.#markAffected(index);
+    // Once per batch: the Gateways whose attached filters changed, and the hooks that render them.
+    const filters = this.#o.filters?.batch(index);
+    for (const key of filters?.changed ?? []) this.#dirty.add(key);
     if (this.#dirty.size === 0) return;
     // Translator keys are `<namespace>/<name>` strings, the xDS server's GatewayKey.
     const keys = [...this.#dirty].sort() as GatewayKey[];
@@ -143,7 +165,7 @@ export class XdsSync {
     for (const key of keys) {
       let translation: GatewayTranslation | undefined;
       try {
-        translation = translateGateway(index, key);
+        translation = translateGateway(index, key, filters ? { hooks: filters.hooks } : {});
       } catch (err) {
         // Translation is meant never to throw; if it does, this Gateway keeps its last snapshot.
         this.#o.log.error('translation failed', { gateway: key, err: String((err as Error).stack ?? err) });
