@@ -117,6 +117,40 @@ describe('filterRenderHooks with translateGateway', () => {
     assert.deepEqual(hcmFilterNames(listener.bytes), ['envoy.filters.http.router']);
   });
 
+  it("never gives a route policy to another team's Gateway named in the route's parentRefs", () => {
+    // team-a's route also names team-b's Gateway, whose listener (allowedRoutes: Same) refuses it.
+    const routes = [
+      { ...route('team-a', 'checkout', 'web'), spec: { ...route('team-a', 'checkout', 'web').spec } },
+      route('team-b', 'cart', 'shop'),
+    ];
+    routes[0]?.spec.parentRefs?.push({ name: 'shop', namespace: 'team-b' });
+    const target = { group: 'gateway.networking.k8s.io' as const, kind: 'HTTPRoute' as const, name: 'checkout' };
+    const resolution = resolvePolicies({
+      operatorNamespace: 'legate-system',
+      controllerName: 'x',
+      gateways,
+      httpRoutes: routes,
+      grpcRoutes: [],
+      referenceGrants: [],
+      wasmFilters: [filter],
+      policies: [policy('team-a', 'checkout', target)],
+      module: () => module,
+    });
+    const hooks = { hooks: filterRenderHooks(resolution) };
+    const other = translateGateway({ gateways, httpRoutes: routes }, 'team-b/shop', hooks);
+    assert.ok(other);
+    assert.deepEqual(other.resources[TypeUrls.extensionConfig] ?? [], []);
+    const listener = other.resources[TypeUrls.listener]?.[0];
+    assert.ok(listener);
+    assert.deepEqual(hcmFilterNames(listener.bytes), ['envoy.filters.http.router']);
+    // The team's own Gateway still gets it.
+    const own = translateGateway({ gateways, httpRoutes: routes }, 'team-a/web', hooks);
+    assert.deepEqual(
+      (own?.resources[TypeUrls.extensionConfig] ?? []).map((r) => r.name),
+      ['team-a/web/filter/team-a/checkout/auth'],
+    );
+  });
+
   it('enables a rule-targeted filter on that rule only (route JSON)', () => {
     const t = translateWith(
       [
@@ -136,8 +170,9 @@ describe('filterRenderHooks with translateGateway', () => {
       'envoy.filters.http.router',
     ]);
     assert.equal((listener.resource.filterChains as Json[]).length, 1);
-    // The route configuration carries FilterConfig{config: {}} (an empty Any), which the strict
-    // encoder does not accept yet (docs/filters/distribution.md): read the rendered JSON through the hook.
+    // The route configuration carries FilterConfig{config: {}} (an empty Any): the strict encoder
+    // accepts it (no errors) and the rendered JSON is read through the hook.
+    assert.deepEqual(t.errors, []);
     const hooks = filterRenderHooks(
       resolvePolicies({
         operatorNamespace: 'legate-system',

@@ -77,7 +77,7 @@ export function renderHttpFilters(filters: readonly AttachedFilter[], chainListe
   });
 }
 
-function ruleMatches(ref: RouteRuleRef, envoyRouteName: string): boolean {
+export function ruleMatches(ref: RouteRuleRef, envoyRouteName: string): boolean {
   const prefix = `${ref.kind}/${ref.namespace}/${ref.name}/rule/`;
   if (!envoyRouteName.startsWith(prefix)) return false;
   return ref.rule === undefined || envoyRouteName.startsWith(`${prefix}${ref.rule}/`);
