@@ -22,6 +22,8 @@ export interface OperatorArgs {
   controllerName: string;
   leaseName: string;
   identity: string;
+  /** Watch every namespace (no --namespace); `namespace` is then only the operator's own. */
+  allNamespaces?: boolean;
   extraArgs?: string[];
 }
 
@@ -33,8 +35,7 @@ export function startOperator(a: OperatorArgs): OperatorProcess {
       path.join(repoRoot, 'operator', 'src', 'main.ts'),
       '--kubeconfig',
       a.kubeconfigPath,
-      '--namespace',
-      a.namespace,
+      ...(a.allNamespaces ? [] : ['--namespace', a.namespace]),
       '--operator-namespace',
       a.namespace,
       '--controller-name',

@@ -145,8 +145,10 @@ export class ModulePipeline {
     source: ModuleSource,
   ): Promise<{ ok: true; module: VerifiedModule } | { ok: false; problem: ModuleProblem }> {
     const { cache, source: sourceOptions } = this.#options;
-    // A pinned digest already in the cache needs no download (a restart while the source is down).
-    if (source.sha256) {
+    // A pinned HTTPS digest already in the cache needs no download (a restart while the source is
+    // down). A ConfigMap is always read: it is as available as the API server, and a ConfigMap whose
+    // bytes do not match the pin must say so, not be papered over by another filter's cached module.
+    if (source.type === 'HTTPS' && source.sha256) {
       const cached = await cache.get(source.sha256).catch(() => undefined);
       if (cached) return { ok: true, module: cached };
     }

@@ -1,0 +1,393 @@
+// Filter distribution end to end: the real API server, the real operator process (watches → module
+// pipeline → policy resolution → translation → xDS server) and a raw mTLS Delta ADS client holding a
+// Gateway certificate from the operator's CA, reading exactly what an Envoy of that Gateway would get.
+// Everything is changed through the API server, as a team would change it.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { envoyType, TypeUrls } from '../../operator/src/envoy/protos.ts';
+import { sha256Hex } from '../../operator/src/filters/module-check.ts';
+import { proxyWasmModule } from '../../operator/src/filters/testing/wasm-builder.ts';
+import type { FilterPolicy, WasmFilter } from '../../operator/src/filters/types.ts';
+import type { DeltaDiscoveryResponseMessage } from '../../operator/src/xds/ads-service.ts';
+import { type GatewayKey, XdsCertificateAuthority, xdsClientCredentials } from '../../operator/src/xds/identity.ts';
+import { type TestCluster, testCluster } from '../harness/cluster.ts';
+import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+import { rawAdsClient } from './xds-fixtures.ts';
+
+type Any = { type_url: string; value: Uint8Array };
+const decode = <T>(type: string, bytes: Uint8Array) => envoyType(type).decode(bytes) as unknown as T;
+const subscribed = [TypeUrls.extensionConfig, TypeUrls.cluster, TypeUrls.listener, TypeUrls.route];
+
+/** One Gateway's view over a Delta ADS stream: every resource it holds, ACKing each response. */
+class EnvoyView {
+  readonly held = new Map<string, Map<string, { version: string; bytes: Uint8Array }>>();
+  readonly #stream: ReturnType<ReturnType<typeof rawAdsClient>['delta']>;
+
+  constructor(client: ReturnType<typeof rawAdsClient>, gateway: GatewayKey) {
+    this.#stream = client.delta();
+    for (const [i, typeUrl] of subscribed.entries()) {
+      this.#stream.send({
+        ...(i === 0 ? { node: { id: `envoy-${gateway}`, cluster: gateway } } : {}),
+        typeUrl,
+        resourceNamesSubscribe: ['*'],
+      });
+    }
+  }
+
+  #apply(r: DeltaDiscoveryResponseMessage): void {
+    const typeUrl = r.typeUrl ?? '';
+    const byName = this.held.get(typeUrl) ?? new Map();
+    this.held.set(typeUrl, byName);
+    for (const name of r.removedResources ?? []) byName.delete(name);
+    for (const res of r.resources ?? []) {
+      byName.set(res.name, { version: res.version, bytes: (res.resource as unknown as Any).value });
+    }
+    this.#stream.send({ typeUrl, responseNonce: r.nonce });
+  }
+
+  /** Reads responses until `probe` holds on what is held. */
+  async until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      const r = await this.#stream.responses.next(Math.max(100, deadline - Date.now())).catch(() => undefined);
+      if (r) this.#apply(r);
+    }
+  }
+
+  /** Reads until nothing arrives for `ms`. */
+  async settle(ms = 1500): Promise<void> {
+    for (;;) {
+      const r = await this.#stream.responses.quiet(ms);
+      if (!r) return;
+      this.#apply(r);
+    }
+  }
+
+  /** The next response (applied), or undefined after `ms` of silence. */
+  async next(ms: number): Promise<DeltaDiscoveryResponseMessage | undefined> {
+    const r = await this.#stream.responses.quiet(ms);
+    if (r) this.#apply(r);
+    return r;
+  }
+
+  names(typeUrl: string): string[] {
+    return [...(this.held.get(typeUrl)?.keys() ?? [])].sort();
+  }
+
+  bytes(typeUrl: string, name: string): Uint8Array | undefined {
+    return this.held.get(typeUrl)?.get(name)?.bytes;
+  }
+
+  close(): void {
+    this.#stream.close();
+  }
+}
+
+interface HttpFilter {
+  name: string;
+  disabled?: boolean;
+  configDiscovery?: unknown;
+}
+
+function hcmOf(listener: Uint8Array): { httpFilters: HttpFilter[]; rds: { routeConfigName: string } } {
+  const l = decode<{ filterChains: { filters: { typedConfig: Any }[] }[] }>(
+    'envoy.config.listener.v3.Listener',
+    listener,
+  );
+  const any = l.filterChains[0]?.filters[0]?.typedConfig;
+  assert.ok(any, 'the listener has an HCM');
+  return decode('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', any.value);
+}
+
+function enabledRoutes(routeConfig: Uint8Array, filterName: string): { enabled: string[]; all: string[] } {
+  const rc = decode<{ virtualHosts: { routes: { name: string; typedPerFilterConfig?: Record<string, Any> }[] }[] }>(
+    'envoy.config.route.v3.RouteConfiguration',
+    routeConfig,
+  );
+  const routes = rc.virtualHosts.flatMap((vh) => vh.routes);
+  return {
+    enabled: routes.filter((r) => r.typedPerFilterConfig?.[filterName]).map((r) => r.name),
+    all: routes.map((r) => r.name),
+  };
+}
+
+function wasmOf(ecds: Uint8Array): { sha256: string; configuration: string; rootId: string } {
+  const tec = decode<{ typedConfig: Any }>('envoy.config.core.v3.TypedExtensionConfig', ecds);
+  assert.equal(tec.typedConfig.type_url, 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm');
+  const wasm = decode<{
+    config: { rootId: string; vmConfig: { code: { local: { inlineBytes: Uint8Array } } }; configuration: Any };
+  }>('envoy.extensions.filters.http.wasm.v3.Wasm', tec.typedConfig.value);
+  const configuration = decode<{ value: string }>('google.protobuf.StringValue', wasm.config.configuration.value).value;
+  return { sha256: sha256Hex(wasm.config.vmConfig.code.local.inlineBytes), configuration, rootId: wasm.config.rootId };
+}
+
+describe('filter distribution through the operator process', () => {
+  const suffix = uniqueSuffix();
+  const teamA = `fa-${suffix}`;
+  const teamB = `fb-${suffix}`;
+  const operatorNs = `fo-${suffix}`;
+  const className = `filters-${suffix}`;
+  const controllerName = `legate.dev/filters-${suffix}`;
+  const gwA = `${teamA}/web` as GatewayKey;
+  const gwB = `${teamB}/web` as GatewayKey;
+  const module = proxyWasmModule();
+  const moduleSha = sha256Hex(module);
+  const filterName = `${gwA}/filter/${teamA}/greet/hello`;
+  let cluster: TestCluster;
+  let kube: Kube;
+  let operator: OperatorProcess;
+  let caDir: string;
+  let ca: XdsCertificateAuthority;
+  const closers: { close(): void }[] = [];
+
+  const apply = <T>(obj: T) => kube.apply(obj as unknown as KubernetesObject);
+  const legate = 'legate.dev/v1alpha1';
+  const gateway = (ns: string) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { namespace: ns, name: 'web' },
+    spec: { gatewayClassName: className, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+  });
+  const service = (ns: string) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: ns, name: 'app' },
+    spec: { ports: [{ name: 'http', port: 8080 }] },
+  });
+  const route = (ns: string, name: string, prefix: string, parents: { name: string; namespace?: string }[]) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { namespace: ns, name },
+    spec: {
+      parentRefs: parents,
+      rules: [
+        { matches: [{ path: { type: 'PathPrefix', value: prefix } }], backendRefs: [{ name: 'app', port: 8080 }] },
+      ],
+    },
+  });
+  const configMap = (ns: string, name: string, bytes: Uint8Array) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { namespace: ns, name },
+    binaryData: { 'filter.wasm': Buffer.from(bytes).toString('base64') },
+  });
+  const wasmFilter = (ns: string, name: string, configMapName: string, sha256?: string): WasmFilter => ({
+    apiVersion: legate,
+    kind: 'WasmFilter',
+    metadata: { namespace: ns, name },
+    spec: {
+      source: {
+        type: 'ConfigMap',
+        configMap: { name: configMapName, key: 'filter.wasm', ...(sha256 ? { sha256 } : {}) },
+      },
+      rootId: 'hello',
+      configSchema: {
+        type: 'object',
+        properties: { greeting: { type: 'string' } },
+        required: ['greeting'],
+        additionalProperties: false,
+      },
+    },
+  });
+  const policy = (
+    ns: string,
+    name: string,
+    routeName: string,
+    config: Record<string, unknown>,
+    filterRef: { name: string; namespace?: string } = { name: 'hello' },
+  ): FilterPolicy => ({
+    apiVersion: legate,
+    kind: 'FilterPolicy',
+    metadata: { namespace: ns, name },
+    spec: {
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: routeName }],
+      filters: [{ name: 'hello', filterRef, config }],
+    },
+  });
+  const readyOf = async (ns: string, name: string) => {
+    const f = await kube.get<WasmFilter>(legate, 'WasmFilter', ns, name);
+    const ready = f?.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready && ready.status !== 'Unknown' ? { ready, status: f?.status } : undefined;
+  };
+  const acceptedOf = async (ns: string, name: string, gatewayName: string) => {
+    const p = await kube.get<FilterPolicy>(legate, 'FilterPolicy', ns, name);
+    const a = p?.status?.ancestors?.find(
+      (x) => x.controllerName === controllerName && x.ancestorRef.name === gatewayName,
+    );
+    return a?.conditions.find((c) => c.type === 'Accepted' && c.observedGeneration === p?.metadata.generation);
+  };
+  const view = async (gw: GatewayKey) => {
+    const listening = await eventually('the xDS server to listen', async () =>
+      operator.logs.find((l) => l.msg === 'xds server listening'),
+    );
+    const client = rawAdsClient(listening.port as number, xdsClientCredentials(await ca.issueGatewayCertificate(gw)));
+    closers.push(client);
+    const v = new EnvoyView(client, gw);
+    closers.push(v);
+    return v;
+  };
+
+  before(async () => {
+    cluster = await testCluster();
+    kube = new Kube(cluster.kubeConfig());
+    for (const ns of [teamA, teamB, operatorNs]) await kube.createNamespace(ns);
+    caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-filters-ca-'));
+    ca = await XdsCertificateAuthority.create();
+    const exported = ca.export();
+    writeFileSync(path.join(caDir, 'tls.crt'), exported.certPem);
+    writeFileSync(path.join(caDir, 'tls.key'), exported.keyPem);
+
+    await apply({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GatewayClass',
+      metadata: { name: className },
+      spec: { controllerName },
+    });
+    for (const ns of [teamA, teamB]) {
+      await apply(gateway(ns));
+      await apply(service(ns));
+    }
+    // team A's checkout route also names team B's Gateway, whose listener (allowedRoutes: Same) refuses it.
+    await apply(route(teamA, 'checkout', '/checkout', [{ name: 'web' }, { name: 'web', namespace: teamB }]));
+    await apply(route(teamA, 'other', '/other', [{ name: 'web' }]));
+    await apply(route(teamB, 'shop', '/shop', [{ name: 'web' }]));
+    await apply(configMap(teamA, 'hello-wasm', module));
+    await apply(wasmFilter(teamA, 'hello', 'hello-wasm', moduleSha));
+    await apply(policy(teamA, 'greet', 'checkout', { greeting: 'hi' }));
+    // team B tries to use team A's filter without a ReferenceGrant.
+    await apply(policy(teamB, 'borrow', 'shop', { greeting: 'stolen' }, { name: 'hello', namespace: teamA }));
+
+    operator = startOperator({
+      kubeconfigPath: cluster.kubeconfigPath,
+      namespace: operatorNs,
+      allNamespaces: true,
+      controllerName,
+      leaseName: `filters-${suffix}`,
+      identity: 'filters',
+      extraArgs: ['--leader-elect', 'false', '--xds-ca-dir', caDir],
+    });
+  });
+
+  after(async () => {
+    for (const c of closers) c.close();
+    await operator?.stop();
+    rmSync(caDir, { recursive: true, force: true });
+    await cluster?.stop();
+  });
+
+  it('reports the module in WasmFilter status (Ready, sha256) and the policy as Accepted', async () => {
+    const { ready, status } = await eventually('WasmFilter Ready', () => readyOf(teamA, 'hello'), 30_000);
+    assert.equal(ready.status, 'True', ready.message);
+    assert.equal(status?.sha256, moduleSha);
+    assert.match(ready.message, new RegExp(moduleSha));
+    const accepted = await eventually('FilterPolicy Accepted', () => acceptedOf(teamA, 'greet', 'web'), 30_000);
+    assert.equal(accepted.status, 'True', accepted.message);
+  });
+
+  let a: EnvoyView;
+  it('delivers the module over ECDS, on the chain before the router, enabled on that route only', async () => {
+    a = await view(gwA);
+    await a.until('the ECDS resource', () => a.bytes(TypeUrls.extensionConfig, filterName));
+    assert.deepEqual(a.names(TypeUrls.extensionConfig), [filterName]);
+    const wasm = wasmOf(a.bytes(TypeUrls.extensionConfig, filterName) as Uint8Array);
+    assert.equal(wasm.sha256, moduleSha, 'the module bytes are the WasmFilter module');
+    assert.equal(wasm.configuration, '{"greeting":"hi"}');
+    assert.equal(wasm.rootId, 'hello');
+
+    const listenerName = await a.until('the listener', () => a.names(TypeUrls.listener)[0]);
+    const hcm = hcmOf(a.bytes(TypeUrls.listener, listenerName) as Uint8Array);
+    assert.deepEqual(
+      hcm.httpFilters.map((f) => [f.name, f.disabled ?? false, f.configDiscovery != null]),
+      [
+        [filterName, true, true],
+        ['envoy.filters.http.router', false, false],
+      ],
+    );
+    const rcName = hcm.rds.routeConfigName;
+    await a.until('the route configuration', () => a.bytes(TypeUrls.route, rcName));
+    const { enabled, all } = enabledRoutes(a.bytes(TypeUrls.route, rcName) as Uint8Array, filterName);
+    assert.ok(enabled.length > 0, `enabled on the checkout route: ${all}`);
+    assert.ok(
+      enabled.every((n) => n.startsWith(`HTTPRoute/${teamA}/checkout/`)),
+      `only on checkout: ${enabled}`,
+    );
+    assert.ok(
+      all.some((n) => n.startsWith(`HTTPRoute/${teamA}/other/`)),
+      'the other route is there, without the filter',
+    );
+  });
+
+  it('pushes a config change as one new ECDS version and nothing else', async () => {
+    await a.settle();
+    const before = a.held.get(TypeUrls.extensionConfig)?.get(filterName)?.version;
+    await apply(policy(teamA, 'greet', 'checkout', { greeting: 'hello' }));
+    const pushed = await a.next(20_000);
+    assert.ok(pushed, 'a push after the config change');
+    assert.equal(pushed.typeUrl, TypeUrls.extensionConfig);
+    assert.deepEqual(
+      pushed.resources?.map((r) => r.name),
+      [filterName],
+    );
+    assert.notEqual(pushed.resources?.[0]?.version, before);
+    assert.equal(
+      wasmOf(a.bytes(TypeUrls.extensionConfig, filterName) as Uint8Array).configuration,
+      '{"greeting":"hello"}',
+    );
+    const extra = await a.next(2000);
+    assert.equal(
+      extra,
+      undefined,
+      `nothing else is pushed, got ${extra?.typeUrl} ${extra?.resources?.map((r) => r.name)}`,
+    );
+  });
+
+  it("never delivers team A's policy or module to team B's Gateway", async () => {
+    const b = await view(gwB);
+    const listenerName = await b.until('team B listener', () => b.names(TypeUrls.listener)[0]);
+    await b.settle();
+    for (const name of b.names(TypeUrls.extensionConfig)) {
+      assert.ok(!name.includes(`/filter/${teamA}/`), `no team A filter: ${name}`);
+      assert.notEqual(wasmOf(b.bytes(TypeUrls.extensionConfig, name) as Uint8Array).sha256, moduleSha);
+    }
+    const filters = hcmOf(b.bytes(TypeUrls.listener, listenerName) as Uint8Array).httpFilters.map((f) => f.name);
+    assert.ok(!filters.some((n) => n.includes(`/filter/${teamA}/`)), `no team A filter on the chain: ${filters}`);
+    // team B's own attempt to use team A's filter is refused in its status, with the reason.
+    const refused = await eventually('team B policy status', () => acceptedOf(teamB, 'borrow', 'web'), 30_000);
+    assert.equal(refused.status, 'False');
+    assert.equal(refused.reason, 'Invalid');
+    assert.match(refused.message, /ReferenceGrant/);
+  });
+
+  it('rejects a config that does not match the schema, in the policy status', async () => {
+    await apply(policy(teamA, 'bad-config', 'other', { greeting: 5 }));
+    const c = await eventually('bad config status', () => acceptedOf(teamA, 'bad-config', 'web'), 30_000);
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'Invalid');
+    assert.match(c.message, /greeting/);
+  });
+
+  it('reports a checksum mismatch in the WasmFilter status', async () => {
+    await apply(configMap(teamA, 'tampered-wasm', proxyWasmModule({ padding: 16 })));
+    await apply(wasmFilter(teamA, 'tampered', 'tampered-wasm', moduleSha));
+    const { ready } = await eventually('checksum status', () => readyOf(teamA, 'tampered'), 30_000);
+    assert.equal(ready.status, 'False');
+    assert.match(ready.message, new RegExp(`sha256 mismatch: expected ${moduleSha}`));
+  });
+
+  it('reports a module importing env.abort in the WasmFilter status', async () => {
+    await apply(configMap(teamA, 'abort-wasm', proxyWasmModule({ imports: ['env.abort'] })));
+    await apply(wasmFilter(teamA, 'aborts', 'abort-wasm'));
+    const { ready } = await eventually('env.abort status', () => readyOf(teamA, 'aborts'), 30_000);
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.reason, 'UnsupportedImport');
+    assert.match(ready.message, /env\.abort/);
+  });
+});
