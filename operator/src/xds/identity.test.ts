@@ -23,6 +23,36 @@ describe('xDS identity', () => {
     assert.throws(() => gatewaySpiffeId('a/b/c' as 'a/b'));
   });
 
+  it('issues certificates that chain to a CA whose key identifier is not SHA-1 of its key', async () => {
+    // As Go 1.25+ (and so Helm's genCA) writes it: a truncated SHA-256 of the key, here any 20 bytes.
+    const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01',
+      name: 'CN=elsewhere CA',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      signingAlgorithm: algorithm,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+        new x509.SubjectKeyIdentifierExtension('00112233445566778899aabbccddeeff00112233'),
+      ],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const keyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    const ca = await XdsCertificateAuthority.load({ certPem: caCert.toString('pem'), keyPem: keyPem.toString() });
+    const issued = await ca.issueGatewayCertificate('team-a/web');
+    const leaf = new X509Certificate(issued.certPem);
+    // OpenSSL's issuer check compares the AuthorityKeyIdentifier with the CA's SubjectKeyIdentifier.
+    assert.equal(leaf.checkIssued(new X509Certificate(caCert.toString('pem'))), true);
+    assert.equal(leaf.verify(new X509Certificate(caCert.toString('pem')).publicKey), true);
+  });
+
   it('needs exactly one Gateway URI SAN in a certificate', () => {
     assert.equal(gatewayFromSubjectAltName('URI:spiffe://legate.dev/ns/a/gateway/g, DNS:x.example'), 'a/g');
     assert.equal(

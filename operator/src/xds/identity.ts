@@ -234,6 +234,18 @@ export class XdsCertificateAuthority {
     return this.#cert.notAfter;
   }
 
+  /**
+   * The issued certificate's AuthorityKeyIdentifier must equal the CA's SubjectKeyIdentifier, or TLS
+   * stacks (OpenSSL, BoringSSL in Envoy) cannot chain it. Copy it: CAs made elsewhere derive it
+   * differently (Go since 1.25, and so Helm's genCA, uses a truncated SHA-256 of the key, not SHA-1).
+   */
+  async #authorityKeyIdentifier(): Promise<x509.AuthorityKeyIdentifierExtension> {
+    const ski = this.#cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    return ski
+      ? new x509.AuthorityKeyIdentifierExtension(ski.keyId)
+      : x509.AuthorityKeyIdentifierExtension.create(this.#cert.publicKey);
+  }
+
   async #issue(
     subject: string,
     sans: { type: 'url' | 'dns' | 'ip'; value: string }[],
@@ -258,7 +270,7 @@ export class XdsCertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
         new x509.ExtendedKeyUsageExtension([usage]),
         new x509.SubjectAlternativeNameExtension(sans, true),
-        await x509.AuthorityKeyIdentifierExtension.create(this.#cert.publicKey),
+        await this.#authorityKeyIdentifier(),
       ],
     });
     return {
