@@ -4,6 +4,7 @@
 // Everything is changed through the API server, as a team would change it.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +17,20 @@ import type { FilterPolicy, WasmFilter } from '../../operator/src/filters/types.
 import type { DeltaDiscoveryResponseMessage } from '../../operator/src/xds/ads-service.ts';
 import { type GatewayKey, XdsCertificateAuthority, xdsClientCredentials } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
+import { goTool } from '../harness/go-tools.ts';
 import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
 import { rawAdsClient } from './xds-fixtures.ts';
 
 type Any = { type_url: string; value: Uint8Array };
 const decode = <T>(type: string, bytes: Uint8Array) => envoyType(type).decode(bytes) as unknown as T;
-const subscribed = [TypeUrls.extensionConfig, TypeUrls.cluster, TypeUrls.listener, TypeUrls.route];
+const subscribed = [
+  TypeUrls.extensionConfig,
+  TypeUrls.cluster,
+  TypeUrls.endpoint,
+  TypeUrls.listener,
+  TypeUrls.route,
+  TypeUrls.secret,
+];
 
 /** One Gateway's view over a Delta ADS stream: every resource it holds, ACKing each response. */
 class EnvoyView {
@@ -76,6 +85,13 @@ class EnvoyView {
     const r = await this.#stream.responses.quiet(ms);
     if (r) this.#apply(r);
     return r;
+  }
+
+  /** Everything held, in xds-validate's binary input form. */
+  binaryResources(): { typeUrl: string; binary: string }[] {
+    return [...this.held].flatMap(([typeUrl, byName]) =>
+      [...byName.values()].map((r) => ({ typeUrl, binary: Buffer.from(r.bytes).toString('base64') })),
+    );
   }
 
   names(typeUrl: string): string[] {
@@ -323,6 +339,18 @@ describe('filter distribution through the operator process', () => {
       all.some((n) => n.startsWith(`HTTPRoute/${teamA}/other/`)),
       'the other route is there, without the filter',
     );
+  });
+
+  it("passes go-control-plane's validation and snapshot consistency, as received", async () => {
+    await a.settle();
+    const bin = await goTool('xds-validate');
+    const resources = a.binaryResources();
+    assert.ok(resources.some((r) => r.typeUrl === TypeUrls.extensionConfig));
+    const res = spawnSync(bin, [], {
+      input: JSON.stringify({ gateways: [{ gateway: gwA, resources }] }),
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(res.stdout), { ok: true, errors: [] }, res.stderr);
   });
 
   it('pushes a config change as one new ECDS version and nothing else', async () => {

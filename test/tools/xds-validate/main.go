@@ -11,7 +11,10 @@
 //	{"gateways": [{"gateway": "<namespace>/<name>", "resources": [{"@type": "...", ...}, ...],
 //	               "proxylessListeners": [{"@type": "...", ...}]}]}
 //
-// Each Gateway is one snapshot; its proxyless API listeners are checked in it too.
+// Each Gateway is one snapshot; its proxyless API listeners are checked in it too. A resource may
+// also be given in its binary (wire) form, as an xDS client received it:
+//
+//	{"typeUrl": "type.googleapis.com/...", "binary": "<base64 of the encoded message>"}
 //
 // Output: one JSON object {"ok": bool, "errors": ["<snapshot>: <resource>: <message>", ...]}.
 // Exit status 0 when every snapshot is valid, 1 when one is not, 2 on unreadable input.
@@ -100,7 +103,13 @@ func validateSnapshot(s snapshotInput) []string {
 	secretRefs := map[string]bool{}
 	for i, raw := range append(append([]json.RawMessage{}, s.Resources...), s.Proxyless...) {
 		var a anypb.Any
-		if err := (protojson.UnmarshalOptions{}).Unmarshal(raw, &a); err != nil {
+		var bin struct {
+			TypeURL string `json:"typeUrl"`
+			Binary  []byte `json:"binary"`
+		}
+		if json.Unmarshal(raw, &bin) == nil && bin.TypeURL != "" && bin.Binary != nil {
+			a.TypeUrl, a.Value = bin.TypeURL, bin.Binary
+		} else if err := (protojson.UnmarshalOptions{}).Unmarshal(raw, &a); err != nil {
 			errs = append(errs, fmt.Sprintf("resource %d: %v", i, err))
 			continue
 		}
