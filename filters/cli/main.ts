@@ -16,6 +16,9 @@ commands:
   init <dir>    scaffold a filter project (source, configuration class, a passing test)
   build [dir]   compile to build/<name>.wasm; prints the module size and the ABI check
   test [dir]    build, then run the project's tests on Legate's proxy-wasm test host
+  push <dir> --name <n> [--namespace <ns>]
+                build, then create or update ConfigMap <n>-wasm and WasmFilter <n> through the
+                current kubeconfig; waits for Ready and prints its message
 `;
 
 type Io = { out: (s: string) => void; err: (s: string) => void };
@@ -104,6 +107,8 @@ export async function run(argv: string[]): Promise<number> {
       return build(dir);
     case 'test':
       return test(dir);
+    case 'push':
+      return (await import('./push.ts')).push(argv.slice(1));
     case undefined:
     case '-h':
     case '--help':
