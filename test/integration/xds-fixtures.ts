@@ -14,50 +14,13 @@ import {
   type DiscoveryResponseMessage,
 } from '../../operator/src/xds/ads-service.ts';
 import type { EncodedResource } from '../../operator/src/xds/resources.ts';
+import { backendService, rawCodec, whoPath } from '../harness/grpc-backend.ts';
 
 grpcXds.register();
 
-// --- gRPC backends ------------------------------------------------------------------------------
+// --- gRPC backends: test/harness/grpc-backend.ts (also run inside test hosts) ----------------------
 
-const whoPath = '/legate.test.Backend/Who';
-const raw = {
-  serialize: (value: Buffer) => value,
-  deserialize: (bytes: Buffer) => bytes,
-};
-const backendService: grpc.ServiceDefinition = {
-  Who: {
-    path: whoPath,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: raw.serialize,
-    requestDeserialize: raw.deserialize,
-    responseSerialize: raw.serialize,
-    responseDeserialize: raw.deserialize,
-  },
-};
-
-export interface Backend {
-  readonly name: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/** A gRPC server on 127.0.0.1 that answers every call with its own name. */
-export async function startBackend(name: string): Promise<Backend> {
-  const server = new grpc.Server();
-  server.addService(backendService, {
-    Who: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-      callback(null, Buffer.from(name)),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  return {
-    name,
-    port,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
-}
+export { type Backend, startBackend } from '../harness/grpc-backend.ts';
 
 // --- Envoy resources, built by hand ---------------------------------------------------------------
 
@@ -209,8 +172,8 @@ export function proxylessClient(
       for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
       client.makeUnaryRequest(
         whoPath,
-        raw.serialize,
-        raw.deserialize,
+        rawCodec.serialize,
+        rawCodec.deserialize,
         Buffer.alloc(0),
         metadata,
         { deadline: Date.now() + deadlineMs, waitForReady: true } as grpc.CallOptions,
