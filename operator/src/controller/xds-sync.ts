@@ -3,16 +3,15 @@
 // one translation per Gateway) re-translates those and hands their resources to the xDS server, which
 // pushes only the resources whose bytes changed. Nothing is served until the first full pass is done.
 
-import type { Gateway, GatewayClass } from '../k8s/gateway-api.ts';
+import type { Gateway } from '../k8s/gateway-api.ts';
 import {
   type AffectingObject,
   affectedGateways,
   type GatewayTranslation,
   type IndexedInput,
-  indexInput,
-  type TranslationInput,
   translateGateway,
 } from '../translate/index.ts';
+import { LiveIndex } from '../translate/live-index.ts';
 import type { GatewayKey } from '../xds/identity.ts';
 import type { XdsServer } from '../xds/server.ts';
 import { FilterKinds, type FilterSync } from './filter-sync.ts';
@@ -65,17 +64,23 @@ export class XdsSync {
   readonly #served = new Map<GatewayKey, Set<string>>();
   readonly #dirty = new Set<string>();
   readonly #pending: StoreChange[] = [];
+  /** Kept current per store change, so a batch costs work proportional to what changed. */
+  readonly #index: LiveIndex;
   #firstSeenAt: number | undefined;
   #scheduled = false;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: XdsSyncOptions) {
     this.#o = options;
+    this.#index = new LiveIndex(options.controllerName);
   }
 
   /** Call once the store has synced every kind: translates everything, then lets the server serve. */
   start(): void {
     this.#unsubscribe = this.#o.store.subscribe((change) => this.#onChange(change));
+    for (const kind of [Kinds.gatewayClass, Kinds.gateway, ...translationKinds.map((k) => k.kind)]) {
+      for (const obj of this.#o.store.list(kind)) this.#index.apply(kind, 'upsert', obj);
+    }
     for (const gw of this.#o.store.list<Gateway>(Kinds.gateway)) this.#dirty.add(keyOf(gw));
     this.#flush(performance.now());
     this.#o.xds.markSynced();
@@ -97,6 +102,7 @@ export class XdsSync {
   }
 
   #onChange(change: StoreChange): void {
+    this.#index.apply(change.kind, change.type, change.object);
     if (filterBatchKinds.has(change.kind)) {
       this.#schedule();
       return;
@@ -137,19 +143,7 @@ export class XdsSync {
   }
 
   #input(): IndexedInput {
-    const s = this.#o.store;
-    const input: TranslationInput = {
-      controllerName: this.#o.controllerName,
-      gatewayClasses: s.list<GatewayClass>(Kinds.gatewayClass),
-      gateways: s.list(Kinds.gateway),
-      httpRoutes: s.list('HTTPRoute'),
-      grpcRoutes: s.list('GRPCRoute'),
-      referenceGrants: s.list('ReferenceGrant'),
-      services: s.list('Service'),
-      endpointSlices: s.list('EndpointSlice'),
-      secrets: s.list('Secret'),
-    };
-    return indexInput(input);
+    return this.#index.view();
   }
 
   #flush(seenAt: number): void {
