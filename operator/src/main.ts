@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const issuer = options.xdsCaDir ? await loadXdsCa(options.xdsCaDir) : undefined;
   if (!issuer) log.warn('no --xds-ca-dir: Gateway xDS client certificates are not issued');
+  let xds: XdsServing | undefined;
   const operator = new LegateOperator({
     kubeConfig,
     kubeconfigPath: options.kubeconfig,
@@ -46,11 +47,13 @@ async function main(): Promise<void> {
     extraKinds: [...translationKinds, ...filterKinds],
     // Listener status comes from the translator, which sees routes, certificates and conflicts.
     writeListenerStatus: false,
+    // WasmFilter / FilterPolicy status is written by the leader only: catch up on becoming it.
+    onStartedLeading: () => xds?.filters.resync(),
     log,
     metrics,
   });
   // Envoys can only prove their Gateway with a certificate from the CA: no CA, no xDS.
-  const xds = issuer
+  xds = issuer
     ? await XdsServing.start({
         kubeConfig,
         store: operator.store,

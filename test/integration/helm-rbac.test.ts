@@ -289,9 +289,52 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
         },
       });
 
+      // Filter distribution: a WasmFilter whose ConfigMap does not exist (yet): the operator reads it
+      // (get, 404) and writes the WasmFilter's status; a FilterPolicy on Gateway api gets its status.
+      const legateObject = (plural: string, body: Record<string, unknown>) =>
+        custom().createNamespacedCustomObject({
+          group: 'legate.dev',
+          version: 'v1alpha1',
+          namespace: team,
+          plural,
+          body,
+        });
+      await legateObject('wasmfilters', {
+        apiVersion: 'legate.dev/v1alpha1',
+        kind: 'WasmFilter',
+        metadata: { name: 'hello' },
+        spec: { source: { type: 'ConfigMap', configMap: { name: 'hello-wasm', key: 'filter.wasm' } } },
+      });
+      await legateObject('filterpolicies', {
+        apiVersion: 'legate.dev/v1alpha1',
+        kind: 'FilterPolicy',
+        metadata: { name: 'hello' },
+        spec: {
+          targetRefs: [{ group: gatewayGroup, kind: 'Gateway', name: 'api' }],
+          filters: [{ name: 'hello', filterRef: { name: 'hello' } }],
+        },
+      });
+      const legateStatus = async (plural: string) =>
+        (
+          (await custom().getNamespacedCustomObject({
+            group: 'legate.dev',
+            version: 'v1alpha1',
+            namespace: team,
+            plural,
+            name: 'hello',
+          })) as { status?: Record<string, unknown[] | undefined> }
+        ).status;
+
       const operator = await runOperator();
       try {
         const log = () => operatorLog;
+        await waitFor(
+          'WasmFilter and FilterPolicy status',
+          async () =>
+            Boolean((await legateStatus('wasmfilters'))?.conditions?.length) &&
+            Boolean((await legateStatus('filterpolicies'))?.ancestors?.length),
+          log,
+        );
         await waitFor(
           'the fleet of Gateway web (with HPA)',
           () => exists('autoscaling/v2', 'HorizontalPodAutoscaler', 'legate-web'),

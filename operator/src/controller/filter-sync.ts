@@ -136,6 +136,15 @@ export class FilterSync {
     this.pipeline.close();
   }
 
+  /** This replica became the leader: writes every WasmFilter and FilterPolicy status that differs. */
+  resync(): void {
+    if (!this.#unsubscribe) return; // not started: start() writes them
+    for (const f of this.#o.store.list<WasmFilter>(FilterKinds.wasmFilter)) {
+      this.#writeWasmFilter(`${f.metadata.namespace ?? 'default'}/${f.metadata.name}`);
+    }
+    this.#o.poke();
+  }
+
   /** Resolves when every queued status write is done (tests, shutdown). */
   idle(): Promise<void> {
     return this.#queue;

@@ -64,6 +64,8 @@ export interface OperatorSettings {
   extraKinds?: StoredKind[];
   log: Logger;
   metrics: OperatorMetrics;
+  /** Called when this replica starts leading (other status writers catch up then). */
+  onStartedLeading?: () => void;
   /** Called when leadership is lost; the default exits so Kubernetes restarts the replica clean. */
   onLostLeadership?: () => void;
 }
@@ -191,6 +193,7 @@ export class LegateOperator {
     }
     this.controller.enqueueAll();
     this.controller.queue.resume();
+    this.#s.onStartedLeading?.();
   }
 
   /**
