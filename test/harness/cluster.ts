@@ -53,14 +53,26 @@ process.on('exit', () => {
 
 /**
  * Starts `binary` under a bash watchdog that kills it once this Node process is gone, so even a test
- * runner killed with SIGKILL leaves no etcd or kube-apiserver behind.
+ * runner killed with SIGKILL leaves no etcd or kube-apiserver behind; then it removes `leftovers`
+ * (the cluster's temporary folder), which the dead process can no longer do.
  */
-function spawnGuarded(name: string, binary: string, args: string[], logFile: string, verbose: boolean): ChildProcess {
+function spawnGuarded(
+  name: string,
+  binary: string,
+  args: string[],
+  logFile: string,
+  verbose: boolean,
+  leftovers = '',
+): ChildProcess {
   const watchdog = `"$@" & child=$!
 trap 'kill $child 2>/dev/null; wait $child; exit' TERM INT
 while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
-kill $child 2>/dev/null; wait $child`;
-  const child = spawn('bash', ['-c', watchdog, name, binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+kill $child 2>/dev/null; wait $child
+if [ -n "$LEGATE_LEFTOVERS" ] && ! kill -0 ${process.pid} 2>/dev/null; then rm -rf "$LEGATE_LEFTOVERS"; fi`;
+  const child = spawn('bash', ['-c', watchdog, name, binary, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LEGATE_LEFTOVERS: leftovers },
+  });
   running.add(child);
   child.on('exit', () => running.delete(child));
   const sink = (chunk: Buffer) => {
@@ -166,6 +178,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
         ],
         etcdLog,
         verbose,
+        dir,
       ),
     );
     await waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, etcdLog);
