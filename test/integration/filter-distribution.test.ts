@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { push } from '../../filters/cli/push.ts';
 import { envoyType, TypeUrls } from '../../operator/src/envoy/protos.ts';
 import { sha256Hex } from '../../operator/src/filters/module-check.ts';
 import { proxyWasmModule } from '../../operator/src/filters/testing/wasm-builder.ts';
@@ -417,5 +418,22 @@ describe('filter distribution through the operator process', () => {
     assert.equal(ready.status, 'False');
     assert.equal(ready.reason, 'UnsupportedImport');
     assert.match(ready.message, /env\.abort/);
+  });
+
+  it('takes a module pushed with `legate filter push` to the Envoys of a policy using it', async () => {
+    const pushed = proxyWasmModule({ padding: 24 });
+    const file = path.join(caDir, 'pushed.wasm');
+    writeFileSync(file, pushed);
+    const printed: string[] = [];
+    const io = { out: (t: string) => printed.push(t), err: (t: string) => printed.push(t) };
+    const args = ['--wasm', file, '--name', 'pushed', '-n', teamA, '--kubeconfig', cluster.kubeconfigPath];
+    const code = await push([...args, '--timeout', '30'], { out: (t) => void io.out(t), err: (t) => void io.err(t) });
+    const out = printed.join('');
+    assert.equal(code, 0, out);
+    assert.match(out, new RegExp(`Ready=True .*sha256:${sha256Hex(pushed)}`));
+    await apply(policy(teamA, 'pushed', 'other', {}, { name: 'pushed' }));
+    const name = `${gwA}/filter/${teamA}/pushed/hello`;
+    await a.until('the pushed filter over ECDS', () => a.bytes(TypeUrls.extensionConfig, name));
+    assert.equal(wasmOf(a.bytes(TypeUrls.extensionConfig, name) as Uint8Array).sha256, sha256Hex(pushed));
   });
 });

@@ -192,7 +192,8 @@ export class FilterSync {
         this.pipeline.remove(change.key);
         this.#written.delete(`WasmFilter/${change.key}`);
       } else this.#upsertFilter(filter);
-    } else if (change.kind === FilterKinds.configMap && change.type === 'upsert') {
+    } else if (change.kind === FilterKinds.configMap) {
+      // Deleted too: the refetch fails, the last good module keeps serving, and the status says so.
       const [ns = '', name = ''] = change.key.split('/');
       this.pipeline.configMapChanged(ns, name);
     } else if (change.kind === FilterKinds.filterPolicy && change.type === 'delete') {
