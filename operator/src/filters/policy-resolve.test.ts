@@ -88,6 +88,32 @@ const pick = (c: { status: string; reason: string; message: string } | undefined
 });
 
 describe('resolvePolicies', () => {
+  it("does not attach a route's policy to another team's Gateway that refuses the route (allowedRoutes)", () => {
+    const twoParents: HTTPRoute = {
+      ...route('team-a', 'checkout', { name: 'web' }),
+      spec: { parentRefs: [{ name: 'web' }, { namespace: 'team-b', name: 'shop' }], rules: [{ name: 'api' }] },
+    };
+    const policies = [
+      policy('team-a', 'p', {
+        targetRefs: [routeRef('checkout')],
+        filters: [{ name: 'a', filterRef: { name: 'rewrite' }, config: { header: 'x' } }],
+      }),
+    ];
+    const refused = resolvePolicies(input({ httpRoutes: [twoParents], policies }));
+    assert.deepEqual([...refused.byGateway.keys()], ['team-a/web']);
+    assert.deepEqual(
+      refused.status.get('team-a/p')?.map((a) => `${a.ancestorRef.namespace}/${a.ancestorRef.name}`),
+      ['team-a/web'],
+    );
+    // A listener open to every namespace may attach it: the Gateway gets the filter.
+    const open = gateway('team-b', 'shop');
+    open.spec.listeners = open.spec.listeners.map((l) => ({ ...l, allowedRoutes: { namespaces: { from: 'All' } } }));
+    const allowed = resolvePolicies(
+      input({ gateways: [gateway('team-a', 'web'), open], httpRoutes: [twoParents], policies }),
+    );
+    assert.deepEqual([...allowed.byGateway.keys()], ['team-a/web', 'team-b/shop']);
+  });
+
   it('attaches a route rule policy to the route parent Gateway only, with defaults applied to its config', () => {
     const r = resolvePolicies(
       input({

@@ -212,11 +212,29 @@ function resolveTarget(
   for (const p of route.spec.parentRefs ?? []) {
     if ((p.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (p.kind ?? 'Gateway') !== 'Gateway') continue;
     const gwKey = keyOf(p.namespace ?? policyNs, p.name);
-    if (gateways.has(gwKey)) out.gateways.set(gwKey, { allListeners: false, listeners: [], routes: [ruleRef] });
+    const gw = gateways.get(gwKey);
+    if (gw && mayAttach(gw, p.sectionName, policyNs))
+      out.gateways.set(gwKey, { allListeners: false, listeners: [], routes: [ruleRef] });
   }
   if (out.gateways.size === 0)
-    return { ...out, notFound: `${ref.kind} ${key} has no parent Gateway managed by this controller` };
+    return {
+      ...out,
+      notFound: `${ref.kind} ${key} has no parent Gateway managed by this controller that allows routes from ${policyNs}`,
+    };
   return out;
+}
+
+/**
+ * False when the Gateway certainly refuses routes from `routeNs` (every listener the parentRef can
+ * reach allows its own namespace only). Selector-based listeners count as maybe: the translator
+ * decides, and the render hooks deliver a route's filters only where it attached the route.
+ */
+function mayAttach(gw: Gateway, sectionName: string | undefined, routeNs: string): boolean {
+  if ((gw.metadata.namespace ?? 'default') === routeNs) return true;
+  return gw.spec.listeners.some(
+    (l) =>
+      (sectionName === undefined || l.name === sectionName) && (l.allowedRoutes?.namespaces?.from ?? 'Same') !== 'Same',
+  );
 }
 
 function mergeScope(a: FilterScope, b: FilterScope): FilterScope {
