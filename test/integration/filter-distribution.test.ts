@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { init } from '../../filters/cli/main.ts';
 import { push } from '../../filters/cli/push.ts';
 import { envoyType, TypeUrls } from '../../operator/src/envoy/protos.ts';
 import { sha256Hex } from '../../operator/src/filters/module-check.ts';
@@ -435,5 +436,26 @@ describe('filter distribution through the operator process', () => {
     const name = `${gwA}/filter/${teamA}/pushed/hello`;
     await a.until('the pushed filter over ECDS', () => a.bytes(TypeUrls.extensionConfig, name));
     assert.equal(wasmOf(a.bytes(TypeUrls.extensionConfig, name) as Uint8Array).sha256, sha256Hex(pushed));
+  });
+
+  it('builds and pushes a filter project scaffolded outside the repository (legate filter init + push)', async () => {
+    const printed: string[] = [];
+    const io = { out: (t: string) => void printed.push(t), err: (t: string) => void printed.push(t) };
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'legate-filter-project-')), 'greeter');
+    try {
+      assert.equal(init(dir, io), 0, printed.join(''));
+      const args = [dir, '--name', 'greeter', '-n', teamA, '--kubeconfig', cluster.kubeconfigPath, '--timeout', '60'];
+      const code = await push(args, io);
+      const out = printed.join('');
+      assert.equal(code, 0, out);
+      const sha = /Ready=True .*sha256:([0-9a-f]{64})/.exec(out)?.[1];
+      assert.ok(sha, out);
+      await apply(policy(teamA, 'greeter', 'other', {}, { name: 'greeter' }));
+      const name = `${gwA}/filter/${teamA}/greeter/hello`;
+      await a.until('the built filter over ECDS', () => a.bytes(TypeUrls.extensionConfig, name));
+      assert.equal(wasmOf(a.bytes(TypeUrls.extensionConfig, name) as Uint8Array).sha256, sha);
+    } finally {
+      rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 });
