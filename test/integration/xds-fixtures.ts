@@ -4,6 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
+import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { TypeUrls } from '../../operator/src/envoy/protos.ts';
 import { type JsonValue, strictEncode } from '../../operator/src/envoy/strict.ts';
 import {
@@ -21,6 +22,37 @@ grpcXds.register();
 // --- gRPC backends: test/harness/grpc-backend.ts (also run inside test hosts) ----------------------
 
 export { type Backend, startBackend } from '../harness/grpc-backend.ts';
+
+/** A Service with one gRPC (h2c) port, as the suites apply it or hand it to the translator. */
+export function grpcService(namespace: string, name: string, port: number): V1Service & KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace, name },
+    spec: { ports: [{ name: 'grpc', port, appProtocol: 'kubernetes.io/h2c' }] },
+  };
+}
+
+/** One EndpointSlice per backend (slices of one Service may carry different target ports). */
+export function backendSlice(
+  namespace: string,
+  serviceName: string,
+  backend: { name: string; port: number },
+  address: string,
+): V1EndpointSlice & KubernetesObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      namespace,
+      name: `${serviceName}-${backend.name}`,
+      labels: { 'kubernetes.io/service-name': serviceName },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'grpc', port: backend.port }],
+    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+  };
+}
 
 // --- Envoy resources, built by hand ---------------------------------------------------------------
 

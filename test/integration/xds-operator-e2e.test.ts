@@ -19,7 +19,7 @@ import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { startTestHost, type TestHost } from '../harness/netns.ts';
 import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
-import { type ProxylessClient, proxylessClient } from './xds-fixtures.ts';
+import { backendSlice, grpcService, type ProxylessClient, proxylessClient } from './xds-fixtures.ts';
 
 const servicePort = 50051;
 
@@ -37,24 +37,6 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
   let host: TestHost;
 
   const apply = (obj: KubernetesObject) => kube.apply(obj);
-  const service = (name: string) => ({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { namespace: ns, name },
-    spec: { ports: [{ name: 'grpc', port: servicePort, appProtocol: 'kubernetes.io/h2c' }] },
-  });
-  const slice = (serviceName: string, backend: Backend) => ({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      namespace: ns,
-      name: `${serviceName}-${backend.name}`,
-      labels: { 'kubernetes.io/service-name': serviceName },
-    },
-    addressType: 'IPv4',
-    ports: [{ name: 'grpc', port: backend.port }],
-    endpoints: [{ addresses: [host.address], conditions: { ready: true } }],
-  });
   const route = (weights: { a: number; b: number }): GRPCRoute & KubernetesObject => ({
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'GRPCRoute',
@@ -101,8 +83,8 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
       spec: { gatewayClassName: `e2e-${suffix}`, listeners: [{ name: 'grpc', port: 80, protocol: 'HTTP' }] },
     } as KubernetesObject);
     for (const name of ['gold', 'a', 'b']) {
-      await apply(service(name) as KubernetesObject);
-      await apply(slice(name, backends[name] as Backend) as KubernetesObject);
+      await apply(grpcService(ns, name, servicePort));
+      await apply(backendSlice(ns, name, backends[name] as Backend, host.address));
     }
     await apply(route({ a: 90, b: 10 }));
 

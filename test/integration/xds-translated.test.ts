@@ -7,38 +7,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { TypeUrls } from '../../operator/src/envoy/protos.ts';
 import type { GRPCRoute } from '../../operator/src/k8s/gateway-api.ts';
 import { apiListenerName, type TranslationInput, translateGateway } from '../../operator/src/translate/index.ts';
 import type { GatewayKey } from '../../operator/src/xds/identity.ts';
 import { XdsServer } from '../../operator/src/xds/server.ts';
-import { type Backend, type ProxylessClient, proxylessClient, startBackend } from './xds-fixtures.ts';
+import {
+  type Backend,
+  backendSlice,
+  grpcService,
+  type ProxylessClient,
+  proxylessClient,
+  startBackend,
+} from './xds-fixtures.ts';
 
 const ns = 'team-a';
 const gatewayKey: GatewayKey = `${ns}/web`;
 const servicePort = 50051;
 
-function service(name: string): V1Service {
-  return {
-    metadata: { namespace: ns, name },
-    spec: { ports: [{ name: 'grpc', port: servicePort, appProtocol: 'kubernetes.io/h2c' }] },
-  };
-}
-
-/** One EndpointSlice per backend (slices of one Service may carry different target ports). */
-function slice(serviceName: string, backend: Backend): V1EndpointSlice {
-  return {
-    metadata: {
-      namespace: ns,
-      name: `${serviceName}-${backend.name}`,
-      labels: { 'kubernetes.io/service-name': serviceName },
-    },
-    addressType: 'IPv4',
-    ports: [{ name: 'grpc', port: backend.port }],
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-  };
-}
+const service = (name: string) => grpcService(ns, name, servicePort);
+const slice = (serviceName: string, backend: Backend) => backendSlice(ns, serviceName, backend, '127.0.0.1');
 
 function grpcRoute(weights: { a: number; b: number }): GRPCRoute {
   return {
