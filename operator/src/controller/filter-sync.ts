@@ -88,6 +88,7 @@ export interface FilterBatch {
 }
 
 const filterKindSet = new Set<string>(Object.values(FilterKinds));
+const noFilters: RenderHooks = filterRenderHooks({ byGateway: new Map(), status: new Map() });
 
 export class FilterSync {
   readonly pipeline: ModulePipeline;
@@ -156,6 +157,9 @@ export class FilterSync {
    */
   batch(index: IndexedInput): FilterBatch {
     const s = this.#o.store;
+    const policies = s.list<FilterPolicy>(FilterKinds.filterPolicy);
+    // No policies now or before (the common endpoint-churn batch): nothing to resolve or re-render.
+    if (policies.length === 0 && this.#fingerprints.size === 0) return { hooks: noFilters, changed: new Set() };
     const controller = index.input.controllerName;
     const ours = [...index.gateways.values()].filter(
       (g) =>
@@ -171,7 +175,7 @@ export class FilterSync {
       grpcRoutes: index.input.grpcRoutes ?? [],
       referenceGrants: index.input.referenceGrants ?? [],
       wasmFilters: s.list<WasmFilter>(FilterKinds.wasmFilter),
-      policies: s.list<FilterPolicy>(FilterKinds.filterPolicy),
+      policies,
       module: (key) => this.pipeline.serving(key),
     });
     const fingerprints = new Map<string, string>();
