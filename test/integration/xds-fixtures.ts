@@ -200,7 +200,8 @@ export function proxylessClient(
   });
   const who = (headers: Record<string, string> = {}, deadlineMs = 10_000) =>
     new Promise<string>((resolve, reject) => {
-      const metadata = new grpc.Metadata();
+      // grpc-js takes wait-for-ready from the metadata options, not from the call options.
+      const metadata = new grpc.Metadata({ waitForReady: true });
       for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
       client.makeUnaryRequest(
         whoPath,
@@ -208,7 +209,7 @@ export function proxylessClient(
         rawCodec.deserialize,
         Buffer.alloc(0),
         metadata,
-        { deadline: Date.now() + deadlineMs, waitForReady: true } as grpc.CallOptions,
+        { deadline: Date.now() + deadlineMs },
         (error: grpc.ServiceError | null, value?: Buffer) => (error ? reject(error) : resolve(String(value))),
       );
     });

@@ -100,8 +100,8 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
       operator.logs.find((l) => l.msg === 'xds server listening'),
     );
     client = proxylessClient(listening.proxylessPort as number, gatewayKey, apiListenerName(gatewayKey, 'grpc'));
-    // grpc-js fails calls fast while a first connection is still being made (it has no wait-for-ready
-    // call option): wait until the client routes at all, as a real client retrying would.
+    // The first call waits for the xDS resources and a backend connection: settle that once here, so
+    // each test's figures measure routing, not start-up.
     await eventually('the first routed call', () => client.who({ 'x-tier': 'gold' }, 2000), 30_000, 200);
   });
 
