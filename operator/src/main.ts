@@ -45,8 +45,9 @@ async function main(): Promise<void> {
     controllerName: options.controllerName,
     issuer,
     extraKinds: [...translationKinds, ...filterKinds],
-    // Listener status comes from the translator, which sees routes, certificates and conflicts.
-    writeListenerStatus: false,
+    // With xDS (a CA), listener status comes from the translator, which sees routes, certificates
+    // and conflicts; without it the Gateway controller still reports each listener.
+    writeListenerStatus: !issuer,
     // WasmFilter / FilterPolicy status is written by the leader only: catch up on becoming it.
     onStartedLeading: () => xds?.filters.resync(),
     log,
