@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -63,8 +63,9 @@ describe('legate translate', () => {
     );
   });
 
-  it('exits non-zero with a clear message on unreadable input', () => {
+  it('exits non-zero with a clear message on unreadable input', (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'legate-cli-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, 'kind: Gateway\nmetadata: {name: [unclosed\n');
     const missing = legate(['translate', '-f', path.join(dir, 'nope.yaml')]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -151,9 +151,13 @@ test('the xDS CA loads from a Secret folder with a PKCS#8 or a SEC1 (Helm) key',
     const dir = mkdtempSync(path.join(os.tmpdir(), 'legate-ca-unit-'));
     writeFileSync(path.join(dir, 'tls.crt'), made.certPem);
     writeFileSync(path.join(dir, 'tls.key'), keyPem);
-    const ca = await loadXdsCa(dir);
-    assert.equal(ca.certPem, made.certPem);
-    const issued = await ca.issueGatewayCertificate('team-a/web');
-    assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(made.certPem).publicKey));
+    try {
+      const ca = await loadXdsCa(dir);
+      assert.equal(ca.certPem, made.certPem);
+      const issued = await ca.issueGatewayCertificate('team-a/web');
+      assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(made.certPem).publicKey));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
