@@ -1,6 +1,5 @@
-// Entry point of the crypto test module: a tiny byte ABI so node:test files can call the primitives.
-// The caller fills input slots (`input(i, len)` returns where to write), calls a function, then reads
-// `outputPtr()`/`outputLen()`. Slots live in globals, so the GC keeps them.
+// Entry point of the crypto test module: the primitives over the shared byte ABI (test-abi.ts), so
+// node:test files can call them with known-answer vectors.
 import './abort';
 import { base64urlDecode, base64urlEncode } from './base64url';
 import { hmac } from './hmac';
@@ -8,57 +7,35 @@ import { limbsFromBytes, limbsToBytes, Modulus } from './montgomery';
 import { P256PublicKey, p256KeyError } from './p256';
 import { RsaPublicKey, rsaKeyError } from './rsa';
 import { hash } from './sha2';
+import { inputs, inputText, setOutput, setOutputText } from './test-abi';
 
-const inputs = new Array<Uint8Array>(4);
-let output = new Uint8Array(0);
-
-export function input(slot: i32, len: i32): usize {
-  const buf = new Uint8Array(len);
-  inputs[slot] = buf;
-  return buf.dataStart;
-}
-
-export function outputPtr(): usize {
-  return output.dataStart;
-}
-
-export function outputLen(): i32 {
-  return output.length;
-}
-
-function asciiOf(b: Uint8Array): string {
-  return String.UTF8.decode(b.buffer);
-}
-
-function setOutputString(s: string): void {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-}
+export { input, outputLen, outputPtr } from './test-abi';
 
 export function sha2(kind: i32): void {
-  output = hash(kind, inputs[0]);
+  setOutput(hash(kind, inputs[0]));
 }
 
 export function hmacSha2(kind: i32): void {
-  output = hmac(kind, inputs[0], inputs[1]);
+  setOutput(hmac(kind, inputs[0], inputs[1]));
 }
 
 /** Decodes input 0 (ASCII); 1 with the bytes as output, 0 when rejected. */
 export function b64urlDecode(): i32 {
-  const r = base64urlDecode(asciiOf(inputs[0]));
+  const r = base64urlDecode(inputText(0));
   if (r == null) return 0;
-  output = r;
+  setOutput(r);
   return 1;
 }
 
 export function b64urlEncode(): void {
-  setOutputString(base64urlEncode(inputs[0]));
+  setOutputText(base64urlEncode(inputs[0]));
 }
 
 /** inputs: 0 = n, 1 = e, 2 = message, 3 = signature. 1 valid, 0 invalid, -1 key refused (reason in output). */
 export function rsaVerify(kind: i32): i32 {
   const key = RsaPublicKey.create(inputs[0], inputs[1]);
   if (key == null) {
-    setOutputString(rsaKeyError);
+    setOutputText(rsaKeyError);
     return -1;
   }
   return key.verify(kind, inputs[2], inputs[3]) ? 1 : 0;
@@ -80,7 +57,7 @@ export function rsaVerifyCached(kind: i32): i32 {
 export function p256Verify(): i32 {
   const key = P256PublicKey.create(inputs[0], inputs[1]);
   if (key == null) {
-    setOutputString(p256KeyError);
+    setOutputText(p256KeyError);
     return -1;
   }
   return key.verify(inputs[2], inputs[3]) ? 1 : 0;
@@ -100,6 +77,6 @@ export function modPow(): i32 {
   mod.toMont(x, base);
   mod.pow(x, x, exp);
   mod.fromMont(x, x);
-  output = limbsToBytes(x, nb.length);
+  setOutput(limbsToBytes(x, nb.length));
   return 1;
 }

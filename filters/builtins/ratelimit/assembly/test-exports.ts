@@ -1,35 +1,14 @@
 // Entry point of the rate-limit core test module: the real configuration parser and bucket/slot code
 // over an in-memory shared store with the host's CAS semantics, so tests can drive a clock and stage
-// a CAS race between two workers deterministically. Byte ABI as in crypto/assembly/test-exports.ts.
+// a CAS race between two workers deterministically. Byte ABI as in crypto/assembly/test-abi.ts.
 import '../../crypto/assembly/abort';
+import { inputText, setOutputText } from '../../crypto/assembly/test-abi';
 import { parseRateLimitConfig, RateLimitConfig } from './config';
 import { casConflicts, SharedStore, StoredValue, takeToken } from './slots';
 
-const inputs = new Array<Uint8Array>(4);
-let output = new Uint8Array(0);
+export { input, outputLen, outputPtr } from '../../crypto/assembly/test-abi';
+
 let config: RateLimitConfig | null = null;
-
-export function input(slot: i32, len: i32): usize {
-  const buf = new Uint8Array(len);
-  inputs[slot] = buf;
-  return buf.dataStart;
-}
-
-export function outputPtr(): usize {
-  return output.dataStart;
-}
-
-export function outputLen(): i32 {
-  return output.length;
-}
-
-function text(slot: i32): string {
-  return String.UTF8.decode(inputs[slot].buffer, false);
-}
-
-function setOutput(s: string): void {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-}
 
 /** Shared data as Envoy keeps it: each write bumps the key's CAS token; a stale token is refused. */
 class MemoryStore extends SharedStore {
@@ -61,9 +40,9 @@ const store = new MemoryStore();
 
 /** Input 0: configuration JSON. 1 when accepted, else 0 with the reason as output. */
 export function configure(): i32 {
-  const r = parseRateLimitConfig(text(0));
+  const r = parseRateLimitConfig(inputText(0));
   config = r.config;
-  setOutput(r.error);
+  setOutputText(r.error);
   store.values.clear();
   return r.config != null ? 1 : 0;
 }
@@ -86,15 +65,15 @@ function take(ruleIndex: i32, descriptor: string, nowMs: i64): string {
 
 /** Input 0: descriptor. Output: the Take as JSON. */
 export function takeOne(ruleIndex: i32, nowMs: i64): void {
-  setOutput(take(ruleIndex, text(0), nowMs));
+  setOutputText(take(ruleIndex, inputText(0), nowMs));
 }
 
 /** Like takeOne, but another worker takes a token for input 1 between this one's read and write. */
 export function takeRacing(ruleIndex: i32, nowMs: i64): void {
-  store.raceDescriptor = text(1);
+  store.raceDescriptor = inputText(1);
   store.raceRule = ruleIndex;
   store.raceNow = nowMs;
-  setOutput(take(ruleIndex, text(0), nowMs));
+  setOutputText(take(ruleIndex, inputText(0), nowMs));
 }
 
 export function conflicts(): i64 {
