@@ -7,14 +7,12 @@
 // Usage: node bench/xds-apiserver.ts [gateways=200] [updates=100]. Starts its own API server and
 // etcd unless LEGATE_TEST_KUBECONFIG names a running one. Prints one JSON object.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { TypeUrls } from '../operator/src/envoy/protos.ts';
-import { type GatewayKey, XdsCertificateAuthority } from '../operator/src/xds/identity.ts';
+import type { GatewayKey } from '../operator/src/xds/identity.ts';
 import { testCluster } from '../test/harness/cluster.ts';
-import { eventually, Kube, startOperator, uniqueSuffix } from '../test/integration/operator-helpers.ts';
+import { eventually, Kube, startOperator, uniqueSuffix, xdsCaFolder } from '../test/integration/operator-helpers.ts';
 import { type ClientPlan, epochNow, type FromClients, startClients } from './xds-clients.ts';
 
 const routesPerGateway = 20;
@@ -48,14 +46,8 @@ async function main(): Promise<void> {
   const className = `bench-${suffix}`;
   const cluster = await testCluster();
   const kube = new Kube(cluster.kubeConfig());
-  const caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-bench-ca-'));
-  const ca = await XdsCertificateAuthority.create();
-  writeFileSync(path.join(caDir, 'tls.crt'), ca.export().certPem);
-  writeFileSync(path.join(caDir, 'tls.key'), ca.export().keyPem);
-  const cleanups: (() => Promise<unknown> | unknown)[] = [
-    () => rmSync(caDir, { recursive: true, force: true }),
-    () => cluster.stop(),
-  ];
+  const { dir: caDir, ca, remove: removeCa } = await xdsCaFolder();
+  const cleanups: (() => Promise<unknown> | unknown)[] = [removeCa, () => cluster.stop()];
   try {
     await kube.createNamespace(ns);
     cleanups.unshift(() => kube.core.deleteNamespace({ name: ns }).catch(() => undefined));

@@ -17,10 +17,22 @@ import { sha256Hex } from '../../operator/src/filters/module-check.ts';
 import { proxyWasmModule } from '../../operator/src/filters/testing/wasm-builder.ts';
 import type { FilterPolicy, WasmFilter } from '../../operator/src/filters/types.ts';
 import type { DeltaDiscoveryResponseMessage } from '../../operator/src/xds/ads-service.ts';
-import { type GatewayKey, XdsCertificateAuthority, xdsClientCredentials } from '../../operator/src/xds/identity.ts';
+import {
+  type GatewayKey,
+  type XdsCertificateAuthority,
+  xdsClientCredentials,
+} from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { goTool } from '../harness/go-tools.ts';
-import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+import {
+  eventually,
+  Kube,
+  type OperatorProcess,
+  startOperator,
+  uniqueSuffix,
+  type XdsCaFolder,
+  xdsCaFolder,
+} from './operator-helpers.ts';
 import { rawAdsClient } from './xds-fixtures.ts';
 
 type Any = { type_url: string; value: Uint8Array };
@@ -163,6 +175,7 @@ describe('filter distribution through the operator process', () => {
   let kube: Kube;
   let operator: OperatorProcess;
   let caDir: string;
+  let xdsCa: XdsCaFolder;
   let ca: XdsCertificateAuthority;
   const closers: { close(): void }[] = [];
 
@@ -257,11 +270,9 @@ describe('filter distribution through the operator process', () => {
     cluster = await testCluster();
     kube = new Kube(cluster.kubeConfig());
     for (const ns of [teamA, teamB, operatorNs]) await kube.createNamespace(ns);
-    caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-filters-ca-'));
-    ca = await XdsCertificateAuthority.create();
-    const exported = ca.export();
-    writeFileSync(path.join(caDir, 'tls.crt'), exported.certPem);
-    writeFileSync(path.join(caDir, 'tls.key'), exported.keyPem);
+    xdsCa = await xdsCaFolder();
+    ca = xdsCa.ca;
+    caDir = xdsCa.dir;
 
     await apply({
       apiVersion: 'gateway.networking.k8s.io/v1',
@@ -297,7 +308,7 @@ describe('filter distribution through the operator process', () => {
   after(async () => {
     for (const c of closers) c.close();
     await operator?.stop();
-    rmSync(caDir, { recursive: true, force: true });
+    xdsCa?.remove();
     await cluster?.stop();
   });
 

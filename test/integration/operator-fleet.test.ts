@@ -5,14 +5,18 @@
 // controllerName so suites sharing the cluster never see each other's objects.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, type KubernetesObject, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
-import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+import {
+  eventually,
+  Kube,
+  type OperatorProcess,
+  startOperator,
+  uniqueSuffix,
+  type XdsCaFolder,
+  xdsCaFolder,
+} from './operator-helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests read back in tests
 type Obj = KubernetesObject & Record<string, any>;
@@ -35,7 +39,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
   let cluster: TestCluster;
   let kube: Kube;
   let operator: OperatorProcess;
-  const caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-fleet-ca-'));
+  let xdsCa: XdsCaFolder;
 
   const condition = (obj: Obj | undefined, type: string) =>
     (obj?.status?.conditions as { type: string; status: string; reason: string; message: string }[] | undefined)?.find(
@@ -47,9 +51,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
   before(async () => {
     // As the chart runs it: with an xDS CA, so Gateways get client certificates and the translator
     // (which writes per-listener status) runs too.
-    const ca = await XdsCertificateAuthority.create();
-    writeFileSync(path.join(caDir, 'tls.crt'), ca.certPem);
-    writeFileSync(path.join(caDir, 'tls.key'), ca.export().keyPem);
+    xdsCa = await xdsCaFolder();
     cluster = await testCluster();
     kube = new Kube(cluster.kubeConfig());
     await kube.createNamespace(ns);
@@ -79,7 +81,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
       controllerName,
       leaseName: `legate-${suffix}`,
       identity: `fleet-${suffix}`,
-      extraArgs: ['--xds-ca-dir', caDir],
+      extraArgs: ['--xds-ca-dir', xdsCa.dir],
     });
   });
 
@@ -90,7 +92,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
       .catch(() => {});
     await kube?.core.deleteNamespace({ name: ns }).catch(() => {});
     await cluster?.stop();
-    rmSync(caDir, { recursive: true, force: true });
+    xdsCa?.remove();
   });
 
   it('accepts its GatewayClass', async () => {

@@ -2,8 +2,11 @@
 // test cluster, read its JSON logs, and wait for conditions on the API server.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { repoRoot } from '../harness/go-tools.ts';
 
 export interface OperatorProcess {
@@ -148,4 +151,20 @@ export class Kube {
 
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+export interface XdsCaFolder {
+  /** The folder to pass as --xds-ca-dir: tls.crt and tls.key, as the chart mounts its CA Secret. */
+  dir: string;
+  ca: XdsCertificateAuthority;
+  remove(): void;
+}
+
+/** A new operator xDS CA written where the operator process can load it. */
+export async function xdsCaFolder(): Promise<XdsCaFolder> {
+  const ca = await XdsCertificateAuthority.create();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'legate-xds-ca-'));
+  writeFileSync(path.join(dir, 'tls.crt'), ca.certPem);
+  writeFileSync(path.join(dir, 'tls.key'), ca.export().keyPem, { mode: 0o600 });
+  return { dir, ca, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -5,14 +5,19 @@
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
-import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+import {
+  eventually,
+  Kube,
+  type OperatorProcess,
+  startOperator,
+  uniqueSuffix,
+  type XdsCaFolder,
+  xdsCaFolder,
+} from './operator-helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests read back in tests
 type Obj = KubernetesObject & Record<string, any>;
@@ -23,7 +28,7 @@ describe('operator: per-Gateway xDS client certificates', () => {
   const ns = `op-id-${suffix}`;
   const controllerName = `legate.dev/test-${suffix}`;
   const className = `legate-${suffix}`;
-  const caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-ca-'));
+  let xdsCa: XdsCaFolder;
   let ca: XdsCertificateAuthority;
   let cluster: TestCluster;
   let kube: Kube;
@@ -32,9 +37,8 @@ describe('operator: per-Gateway xDS client certificates', () => {
   const decode = (s: Obj, key: string) => Buffer.from(s.data[key], 'base64').toString();
 
   before(async () => {
-    ca = await XdsCertificateAuthority.create();
-    writeFileSync(path.join(caDir, 'tls.crt'), ca.certPem);
-    writeFileSync(path.join(caDir, 'tls.key'), ca.export().keyPem);
+    xdsCa = await xdsCaFolder();
+    ca = xdsCa.ca;
     cluster = await testCluster();
     kube = new Kube(cluster.kubeConfig());
     await kube.createNamespace(ns);
@@ -50,7 +54,7 @@ describe('operator: per-Gateway xDS client certificates', () => {
       controllerName,
       leaseName: `legate-${suffix}`,
       identity: `id-${suffix}`,
-      extraArgs: ['--xds-ca-dir', caDir],
+      extraArgs: ['--xds-ca-dir', xdsCa.dir],
     });
   });
 
@@ -61,7 +65,7 @@ describe('operator: per-Gateway xDS client certificates', () => {
       .catch(() => {});
     await kube?.core.deleteNamespace({ name: ns }).catch(() => {});
     await cluster?.stop();
-    rmSync(caDir, { recursive: true, force: true });
+    xdsCa?.remove();
   });
 
   it('issues legate-<gateway>-xds with the Gateway SPIFFE identity, signed by the operator CA', async () => {

@@ -7,18 +7,22 @@
 type Backend = { name: string; port: number };
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { proxylessAnnotation } from '../../operator/src/controller/xds-serving.ts';
 import type { GRPCRoute } from '../../operator/src/k8s/gateway-api.ts';
 import { apiListenerName } from '../../operator/src/translate/index.ts';
-import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { startTestHost, type TestHost } from '../harness/netns.ts';
-import { eventually, Kube, type OperatorProcess, startOperator, uniqueSuffix } from './operator-helpers.ts';
+import {
+  eventually,
+  Kube,
+  type OperatorProcess,
+  startOperator,
+  uniqueSuffix,
+  type XdsCaFolder,
+  xdsCaFolder,
+} from './operator-helpers.ts';
 import { backendSlice, grpcService, type ProxylessClient, proxylessClient } from './xds-fixtures.ts';
 
 const servicePort = 50051;
@@ -32,7 +36,7 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
   let kube: Kube;
   let operator: OperatorProcess;
   let client: ProxylessClient;
-  let caDir: string;
+  let xdsCa: XdsCaFolder;
   const backends: Record<string, Backend> = {};
   let host: TestHost;
 
@@ -65,10 +69,7 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
     host = startTestHost();
     for (const name of ['gold', 'a', 'b']) backends[name] = await host.startGrpcBackend(name);
 
-    caDir = mkdtempSync(path.join(os.tmpdir(), 'legate-e2e-ca-'));
-    const ca = (await XdsCertificateAuthority.create()).export();
-    writeFileSync(path.join(caDir, 'tls.crt'), ca.certPem);
-    writeFileSync(path.join(caDir, 'tls.key'), ca.keyPem);
+    xdsCa = await xdsCaFolder();
 
     await apply({
       apiVersion: 'gateway.networking.k8s.io/v1',
@@ -94,7 +95,7 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
       controllerName,
       leaseName: `e2e-${suffix}`,
       identity: 'e2e',
-      extraArgs: ['--leader-elect', 'false', '--xds-ca-dir', caDir, '--xds-proxyless-port', '0'],
+      extraArgs: ['--leader-elect', 'false', '--xds-ca-dir', xdsCa.dir, '--xds-proxyless-port', '0'],
     });
     const listening = await eventually('the xDS server to listen', async () =>
       operator.logs.find((l) => l.msg === 'xds server listening'),
@@ -109,7 +110,7 @@ describe('operator serves translated GRPCRoutes to a real proxyless gRPC client'
     client?.close();
     await operator?.stop();
     host?.stop();
-    rmSync(caDir, { recursive: true, force: true });
+    xdsCa?.remove();
     await cluster?.stop();
   });
 
