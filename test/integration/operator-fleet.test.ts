@@ -281,6 +281,30 @@ describe('operator: an Envoy fleet per Gateway', () => {
     );
   });
 
+  it('stamps listener conditions with the new generation after a spec change that leaves them as they were', async () => {
+    await kube.apply({
+      apiVersion: gwApi,
+      kind: 'Gateway',
+      metadata: { name: 'web', namespace: ns },
+      spec: {
+        gatewayClassName: className,
+        infrastructure: { labels: { team: 'a' }, annotations: { 'example.com/owner': 'team-a2' } },
+        listeners: [
+          { name: 'http', protocol: 'HTTP', port: 80 },
+          { name: 'alt', protocol: 'HTTP', port: 9090 },
+        ],
+      },
+    } as Obj);
+    const gw = await eventually('listener status for the new generation', async () => {
+      const obj = await gateway('web');
+      const stamped = (obj?.status?.listeners ?? []).flatMap((l: { conditions: { observedGeneration: number }[] }) =>
+        l.conditions.map((c) => c.observedGeneration),
+      );
+      return stamped.length > 0 && stamped.every((g: number) => g === obj?.metadata?.generation) ? obj : undefined;
+    });
+    assert.deepEqual(gw.status.listeners.map((l: { name: string }) => l.name).sort(), ['alt', 'http']);
+  });
+
   it('deletes the HPA and sets replicas when autoscaling is switched off per Gateway', async () => {
     await kube.apply({
       apiVersion: 'legate.dev/v1alpha1',
