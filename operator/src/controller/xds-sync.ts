@@ -40,7 +40,8 @@ export const translationKinds: StoredKind[] = [
   { kind: 'Secret', apiVersion: 'v1', watch: { group: '', version: 'v1', plural: 'secrets' } },
 ];
 
-const affectingKinds = new Set<string>(['Gateway', ...translationKinds.map((k) => k.kind)]);
+/** Every kind translation reads: the Gateway API kinds the operator caches anyway, and translationKinds. */
+const affectingKinds = new Set<string>([Kinds.gatewayClass, Kinds.gateway, ...translationKinds.map((k) => k.kind)]);
 
 export interface XdsSyncOptions {
   store: ObjectStore;
@@ -78,7 +79,7 @@ export class XdsSync {
   /** Call once the store has synced every kind: translates everything, then lets the server serve. */
   start(): void {
     this.#unsubscribe = this.#o.store.subscribe((change) => this.#onChange(change));
-    for (const kind of [Kinds.gatewayClass, Kinds.gateway, ...translationKinds.map((k) => k.kind)]) {
+    for (const kind of affectingKinds) {
       for (const obj of this.#o.store.list(kind)) this.#index.apply(kind, 'upsert', obj);
     }
     for (const gw of this.#o.store.list<Gateway>(Kinds.gateway)) this.#dirty.add(keyOf(gw));
@@ -107,7 +108,7 @@ export class XdsSync {
       this.#schedule();
       return;
     }
-    if (change.kind !== Kinds.gatewayClass && !affectingKinds.has(change.kind)) return;
+    if (!affectingKinds.has(change.kind)) return;
     this.#pending.push(change);
     this.#schedule();
   }
@@ -128,12 +129,6 @@ export class XdsSync {
   #markAffected(index: IndexedInput): void {
     const changes = this.#pending.splice(0);
     for (const change of changes) {
-      if (change.kind === Kinds.gatewayClass) {
-        for (const [key, gw] of index.gateways) {
-          if (gw.spec?.gatewayClassName === change.object.metadata?.name) this.#dirty.add(key);
-        }
-        continue;
-      }
       const affecting = { kind: change.kind, object: change.object } as AffectingObject;
       for (const key of affectedGateways(index, affecting)) this.#dirty.add(key);
       // A route that moved to another Gateway, or was deleted, also affects where it was.
