@@ -1,5 +1,6 @@
 // Token buckets (pure arithmetic): a bucket holds up to `burst` tokens, refills at `ratePerMs`, and
-// each request takes one. State is (tokens, time of last update), so it fits in shared data.
+// each request takes one. State is (tokens, time of last update), so it fits in shared data. Plain
+// numbers in and a caller-owned Take out: a request allocates nothing here.
 
 export class Limit {
   constructor(
@@ -20,52 +21,55 @@ export class Limit {
   msFor(tokens: f64): f64 {
     return (tokens * this.periodMs) / this.amount;
   }
-}
 
-export class Bucket {
-  constructor(
-    public tokens: f64,
-    public updatedMs: i64,
-  ) {}
-
-  static full(limit: Limit, nowMs: i64): Bucket {
-    return new Bucket(limit.burst, nowMs);
-  }
-
-  /** Tokens at `nowMs` (a clock that went backwards adds nothing). */
-  tokensAt(limit: Limit, nowMs: i64): f64 {
-    const elapsed = nowMs > this.updatedMs ? <f64>(nowMs - this.updatedMs) : 0;
-    return min(limit.burst, this.tokens + limit.refill(elapsed));
+  /** Tokens at `nowMs` of a bucket that held `tokens` at `updatedMs` (a clock that went backwards adds nothing). */
+  tokensAt(tokens: f64, updatedMs: i64, nowMs: i64): f64 {
+    const elapsed = nowMs > updatedMs ? <f64>(nowMs - updatedMs) : 0;
+    return min(this.burst, tokens + this.refill(elapsed));
   }
 
   /** Whether the bucket would be full by `nowMs`: then it carries no information and can be reused. */
-  isIdle(limit: Limit, nowMs: i64): bool {
-    return this.tokensAt(limit, nowMs) >= limit.burst;
+  isIdle(tokens: f64, updatedMs: i64, nowMs: i64): bool {
+    return this.tokensAt(tokens, updatedMs, nowMs) >= this.burst;
   }
 }
 
 /** The outcome of taking one token. */
 export class Take {
-  constructor(
-    public allowed: bool,
-    /** The bucket after the request (store it back). */
-    public bucket: Bucket,
-    /** Whole tokens left. */
-    public remaining: i64,
-    /** Milliseconds until the next token (0 when one is available now). */
-    public retryAfterMs: i64,
-    /** Milliseconds until the bucket is full again. */
-    public resetMs: i64,
-  ) {}
+  allowed: bool = false;
+  /** The bucket after the request (store it back): tokens at updatedMs. */
+  tokens: f64 = 0;
+  updatedMs: i64 = 0;
+  /** Whole tokens left. */
+  remaining: i64 = 0;
+  /** Milliseconds until the next token (0 when one is available now). */
+  retryAfterMs: i64 = 0;
+  /** Milliseconds until the bucket is full again. */
+  resetMs: i64 = 0;
+
+  /** Let through without counting (see takeToken's fail-open). */
+  failOpen(limit: Limit, nowMs: i64): Take {
+    this.allowed = true;
+    this.tokens = limit.burst;
+    this.updatedMs = nowMs;
+    this.remaining = 0;
+    this.retryAfterMs = 0;
+    this.resetMs = 0;
+    return this;
+  }
 }
 
-export function take(bucket: Bucket, limit: Limit, nowMs: i64): Take {
-  let tokens = bucket.tokensAt(limit, nowMs);
-  const updated = nowMs > bucket.updatedMs ? nowMs : bucket.updatedMs;
+/** Takes one token from the bucket (tokens at updatedMs) into `out`. */
+export function take(limit: Limit, tokensThen: f64, updatedMs: i64, nowMs: i64, out: Take): Take {
+  let tokens = limit.tokensAt(tokensThen, updatedMs, nowMs);
   const allowed = tokens >= 1;
   if (allowed) tokens -= 1;
-  const next = new Bucket(tokens, updated);
   const retry = tokens >= 1 ? 0 : <i64>Math.ceil(limit.msFor(1 - tokens));
-  const reset = <i64>Math.ceil(limit.msFor(limit.burst - tokens));
-  return new Take(allowed, next, <i64>Math.floor(tokens), allowed ? 0 : retry, reset);
+  out.allowed = allowed;
+  out.tokens = tokens;
+  out.updatedMs = nowMs > updatedMs ? nowMs : updatedMs;
+  out.remaining = <i64>Math.floor(tokens);
+  out.retryAfterMs = allowed ? 0 : retry;
+  out.resetMs = <i64>Math.ceil(limit.msFor(limit.burst - tokens));
+  return out;
 }

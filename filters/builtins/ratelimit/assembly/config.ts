@@ -1,7 +1,8 @@
 // The rate-limit filter's configuration (see ../config.schema.json and docs/filters/builtins.md).
 import { ConfigReader } from '../../../sdk/assembly/config';
 import { asciiLower } from '../../shared/assembly/ascii';
-import { Limit } from './bucket';
+import { Limit, Take } from './bucket';
+import { RuleSlots } from './slots';
 
 export const D_CLIENT_IP: i32 = 0;
 export const D_PATH: i32 = 1;
@@ -11,11 +12,17 @@ export const D_HEADER: i32 = 4;
 
 /** One part of a bucket key, taken from the request. */
 export class DescriptorSource {
+  /** The header name as UTF-8, encoded once (D_HEADER, D_METHOD, D_PATH). */
+  readonly headerBytes: ArrayBuffer;
+
   constructor(
     public kind: i32,
     /** Header name (lower case) for D_HEADER. */
     public header: string = '',
-  ) {}
+  ) {
+    const name = kind == D_METHOD ? ':method' : kind == D_PATH ? ':path' : header;
+    this.headerBytes = String.UTF8.encode(name, false);
+  }
 }
 
 export class Rule {
@@ -29,6 +36,11 @@ export class Rule {
   limit: Limit = new Limit(1, 1, 1000);
   /** Key prefix of the rule's slots in shared data. */
   keyPrefix: string = '';
+  /** The rule's slot keys and buffers, and where its per-request outcome goes (reused). */
+  slots: RuleSlots = new RuleSlots('', 1);
+  take: Take = new Take();
+  /** `requests` in decimal UTF-8: the RateLimit-Limit value. */
+  requestsText: ArrayBuffer = new ArrayBuffer(0);
 }
 
 export class RateLimitConfig {
@@ -110,6 +122,8 @@ export function parseRateLimitConfig(text: string): RateLimitConfigResult {
     const share = <f64>c.replicas;
     rule.limit = new Limit(Math.ceil(<f64>rule.burst / share), <f64>rule.requests / share, <f64>rule.periodMs);
     rule.keyPrefix = 'legate.rl/' + domain + '/' + rule.name + '/';
+    rule.slots = new RuleSlots(rule.keyPrefix, c.maxKeys);
+    rule.requestsText = String.UTF8.encode(rule.requests.toString(), false);
     c.rules.push(rule);
   }
   if (!r.ok) return new RateLimitConfigResult(null, r.errorText());

@@ -2,25 +2,23 @@
 // shared data with CAS. Configuration: ../config.schema.json; reference: docs/filters/builtins.md.
 export * from '../../../sdk/assembly/abi';
 
+import * as abi from '../../../sdk/assembly/imports';
 import {
   Counter,
   FilterHeadersStatus,
   GrpcStatus,
-  getPropertyString,
-  getSharedData,
   HeaderPair,
   HttpContext,
   logError,
+  MapType,
   nowMilliseconds,
   pluginConfiguration,
   RootContext,
   registerRootContext,
-  requestHeaders,
-  responseHeaders,
   sendLocalResponse,
-  setSharedData,
   WasmResult,
 } from '../../../sdk/assembly/index';
+import { RETURN_DATA, RETURN_EXTRA, RETURN_SIZE, resetReturn } from '../../../sdk/assembly/memory';
 import { Take } from './bucket';
 import {
   D_CLIENT_IP,
@@ -33,20 +31,72 @@ import {
   RateLimitConfig,
   Rule,
 } from './config';
-import { clientFromXff, hostOf, pathOnly } from './request-keys';
-import { SharedStore, StoredValue, takeToken } from './slots';
+import { clientFromXff, hostOf, pathOnly, Span, XFF_SPAN, XFF_TEXT, xffClientText } from './request-keys';
+import { DescriptorHash, SharedStore, SLOT_BYTES, SlotKey, StoredSlot, takeToken, writeDecimal } from './slots';
+
+// Every request reads its key parts, one or two slots and writes one back, so this filter talks to
+// the host through the raw ABI: names encoded once, values read in place from the host's buffer,
+// nothing allocated per request (the SDK's string wrappers would allocate a few dozen objects).
 
 class HostStore extends SharedStore {
-  get(key: string): StoredValue | null {
-    const v = getSharedData(key);
-    return v != null ? new StoredValue(v.value, v.cas) : null;
+  get(key: SlotKey, out: StoredSlot): bool {
+    resetReturn();
+    store<u32>(RETURN_EXTRA, 0);
+    const r = abi.proxy_get_shared_data(key.ptr, <usize>key.len, RETURN_DATA, RETURN_SIZE, RETURN_EXTRA);
+    if (r != WasmResult.Ok) {
+      out.missing();
+      return false;
+    }
+    const ptr = load<usize>(RETURN_DATA);
+    out.read(ptr, load<usize>(RETURN_SIZE), load<u32>(RETURN_EXTRA));
+    if (ptr != 0) heap.free(ptr);
+    return true;
   }
-  set(key: string, value: ArrayBuffer, cas: u32): bool {
-    return setSharedData(key, value, cas) != WasmResult.CasMismatch;
+  set(key: SlotKey, value: usize, cas: u32): bool {
+    return abi.proxy_set_shared_data(key.ptr, <usize>key.len, value, SLOT_BYTES, cas) != WasmResult.CasMismatch;
   }
 }
 
-const store = new HostStore();
+const shared = new HostStore();
+const hash = new DescriptorHash();
+const SOURCE_ADDRESS = String.UTF8.encode('source\0address', false);
+const ROUTE_NAME = String.UTF8.encode('xds\0route_name', false);
+const X_FORWARDED_FOR = String.UTF8.encode('x-forwarded-for', false);
+const RATELIMIT_LIMIT = String.UTF8.encode('ratelimit-limit', false);
+const RATELIMIT_REMAINING = String.UTF8.encode('ratelimit-remaining', false);
+const RATELIMIT_RESET = String.UTF8.encode('ratelimit-reset', false);
+
+/** The value the host returned last, in the host's allocation (freed by release). */
+const value = new Span();
+let valueAlloc: usize = 0;
+
+function release(): void {
+  if (valueAlloc != 0) heap.free(valueAlloc);
+  valueAlloc = 0;
+}
+
+function returned(r: u32): Span | null {
+  if (r != WasmResult.Ok) return null;
+  valueAlloc = load<usize>(RETURN_DATA);
+  return value.set(valueAlloc, load<usize>(RETURN_SIZE));
+}
+
+function requestHeader(name: ArrayBuffer): Span | null {
+  release();
+  resetReturn();
+  const n = changetype<usize>(name);
+  return returned(abi.proxy_get_header_map_value(MapType.RequestHeaders, n, name.byteLength, RETURN_DATA, RETURN_SIZE));
+}
+
+function property(path: ArrayBuffer): Span | null {
+  release();
+  resetReturn();
+  return returned(abi.proxy_get_property(changetype<usize>(path), path.byteLength, RETURN_DATA, RETURN_SIZE));
+}
+
+function replaceResponseHeader(name: ArrayBuffer, ptr: usize, len: usize): void {
+  abi.proxy_replace_header_map_value(MapType.ResponseHeaders, changetype<usize>(name), name.byteLength, ptr, len);
+}
 
 class RateLimitRoot extends RootContext {
   config: RateLimitConfig | null = null;
@@ -68,46 +118,81 @@ class RateLimitRoot extends RootContext {
   }
 }
 
-function clientIp(c: RateLimitConfig): string | null {
+/** One part of a several-part descriptor is length-prefixed (see DescriptorHash.lengthPrefixed). */
+function feed(s: Span, prefixed: bool): void {
+  if (prefixed) hash.lengthPrefixed(s.ptr, s.len);
+  else hash.bytes(s.ptr, s.len);
+}
+
+function feedClientIp(c: RateLimitConfig, prefixed: bool): bool {
   if (c.xffTrustedHops > 0) {
-    const xff = requestHeaders.get('x-forwarded-for');
+    const xff = requestHeader(X_FORWARDED_FOR);
     if (xff != null) {
-      const ip = clientFromXff(xff, c.xffTrustedHops);
-      if (ip != null) return ip;
+      const found = clientFromXff(xff, c.xffTrustedHops);
+      if (found == XFF_SPAN) {
+        feed(xff, prefixed);
+        return true;
+      }
+      if (found == XFF_TEXT) {
+        const text = xffClientText(xff);
+        if (text != null) {
+          const bytes = String.UTF8.encode(text, false);
+          feed(new Span().set(changetype<usize>(bytes), <usize>bytes.byteLength), prefixed);
+          return true;
+        }
+      }
     }
   }
-  const peer = getPropertyString(['source', 'address']);
-  return peer != null ? hostOf(peer) : null;
+  const peer = property(SOURCE_ADDRESS);
+  if (peer == null) return false;
+  feed(hostOf(peer), prefixed);
+  return true;
 }
 
-function part(c: RateLimitConfig, d: DescriptorSource): string | null {
-  if (d.kind == D_CLIENT_IP) return clientIp(c);
-  if (d.kind == D_HEADER) return requestHeaders.get(d.header);
-  if (d.kind == D_METHOD) return requestHeaders.get(':method');
-  if (d.kind == D_PATH) {
-    const p = requestHeaders.get(':path');
-    return p != null ? pathOnly(p) : null;
-  }
-  if (d.kind == D_ROUTE) return getPropertyString(['xds', 'route_name']);
-  return null;
+/** Feeds one part of a descriptor to `hash`; false when the request lacks it. */
+function feedPart(c: RateLimitConfig, d: DescriptorSource, prefixed: bool): bool {
+  if (d.kind == D_CLIENT_IP) return feedClientIp(c, prefixed);
+  let s: Span | null = null;
+  if (d.kind == D_HEADER || d.kind == D_METHOD) s = requestHeader(d.headerBytes);
+  else if (d.kind == D_PATH) {
+    s = requestHeader(d.headerBytes);
+    if (s != null) pathOnly(s);
+  } else if (d.kind == D_ROUTE) s = property(ROUTE_NAME);
+  if (s == null) return false;
+  feed(s, prefixed);
+  return true;
 }
 
-/** The rule's bucket key for this request; null when a part is missing (the rule does not apply). */
-function descriptorOf(c: RateLimitConfig, rule: Rule): string | null {
-  if (rule.descriptors.length == 1) return part(c, rule.descriptors[0]);
-  let key = '';
-  for (let i = 0; i < rule.descriptors.length; i++) {
-    const v = part(c, rule.descriptors[i]);
-    if (v == null) return null;
-    // Length-prefixed parts: no value can forge another combination by containing a separator.
-    key += v.length.toString() + ':' + v;
-  }
-  return key;
+/** Hashes the rule's bucket key for this request; false when a part is missing (the rule does not apply). */
+function hashDescriptor(c: RateLimitConfig, rule: Rule): bool {
+  hash.reset();
+  const n = rule.descriptors.length;
+  let ok = true;
+  for (let i = 0; i < n && ok; i++) ok = feedPart(c, unchecked(rule.descriptors[i]), n > 1);
+  release();
+  return ok;
 }
 
+/** RateLimit-Remaining: this pod's whole tokens scaled by the replicas, capped by the configured burst. */
+function remainingFor(c: RateLimitConfig, rule: Rule, t: Take): i64 {
+  return max<i64>(0, min<i64>(rule.burst, t.remaining * c.replicas));
+}
+
+/** RateLimit-Reset: seconds until the bucket is full again. */
+function resetSeconds(t: Take): i64 {
+  return (t.resetMs + 999) / 1000;
+}
+
+/**
+ * RateLimit-* headers (draft-ietf-httpapi-ratelimit-headers) are in Gateway-wide terms: the limit is
+ * the configured one; remaining is this pod's whole tokens scaled by the replicas (the estimate the
+ * per-pod split itself rests on); reset is when the bucket is full again, in seconds.
+ */
 class RateLimitRequest extends HttpContext {
-  /** Headers for the response, from the most restrictive rule (empty when none applied). */
-  limitHeaders: HeaderPair[] = [];
+  /** The most restrictive rule that applied, when its headers go on the response (else null). */
+  headerRule: Rule | null = null;
+  remaining: i64 = 0;
+  reset: i64 = 0;
 
   constructor(id: u32, root: RootContext) {
     super(id, root);
@@ -121,10 +206,9 @@ class RateLimitRequest extends HttpContext {
     let worst: Take | null = null;
     let worstRule: Rule | null = null;
     for (let i = 0; i < c.rules.length; i++) {
-      const rule = c.rules[i];
-      const d = descriptorOf(c, rule);
-      if (d == null) continue;
-      const t = takeToken(store, rule.keyPrefix, c.maxKeys, d, rule.limit, now);
+      const rule = unchecked(c.rules[i]);
+      if (!hashDescriptor(c, rule)) continue;
+      const t = takeToken(shared, rule.slots, hash, rule.limit, now, rule.take);
       if (
         worst == null ||
         (!t.allowed && worst.allowed) ||
@@ -135,18 +219,29 @@ class RateLimitRequest extends HttpContext {
       }
     }
     if (worst == null) return FilterHeadersStatus.Continue;
-    const headers = this.headersFor(c, worstRule!, worst);
+    const rule = worstRule!;
+    const remaining = remainingFor(c, rule, worst);
+    const reset = resetSeconds(worst);
     if (worst.allowed) {
-      if (c.responseHeaders) this.limitHeaders = headers;
+      if (c.responseHeaders) {
+        this.headerRule = rule;
+        this.remaining = remaining;
+        this.reset = reset;
+      }
       return FilterHeadersStatus.Continue;
     }
     const retry = max<i64>(1, (worst.retryAfterMs + 999) / 1000);
-    headers.push(new HeaderPair('retry-after', retry.toString()));
-    headers.push(new HeaderPair('content-type', 'application/json'));
+    const headers = [
+      new HeaderPair('ratelimit-limit', rule.requests.toString()),
+      new HeaderPair('ratelimit-remaining', remaining.toString()),
+      new HeaderPair('ratelimit-reset', reset.toString()),
+      new HeaderPair('retry-after', retry.toString()),
+      new HeaderPair('content-type', 'application/json'),
+    ];
     root.limited!.increment();
     const body =
       '{"error":"rate_limited","message":"too many requests","rule":"' +
-      worstRule!.name +
+      rule.name +
       '","retryAfterSeconds":' +
       retry.toString() +
       '}';
@@ -155,24 +250,14 @@ class RateLimitRequest extends HttpContext {
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
-    for (let i = 0; i < this.limitHeaders.length; i++) {
-      responseHeaders.replace(this.limitHeaders[i].key, this.limitHeaders[i].value);
-    }
+    const rule = this.headerRule;
+    if (rule == null) return FilterHeadersStatus.Continue;
+    const limit = rule.requestsText;
+    replaceResponseHeader(RATELIMIT_LIMIT, changetype<usize>(limit), limit.byteLength);
+    const digits = memory.data(24);
+    replaceResponseHeader(RATELIMIT_REMAINING, digits, writeDecimal(digits, <u64>this.remaining));
+    replaceResponseHeader(RATELIMIT_RESET, digits, writeDecimal(digits, <u64>this.reset));
     return FilterHeadersStatus.Continue;
-  }
-
-  /**
-   * RateLimit-* headers (draft-ietf-httpapi-ratelimit-headers), in Gateway-wide terms: the limit is
-   * the configured one; remaining is this pod's whole tokens scaled by the replicas (the estimate the
-   * per-pod split itself rests on); reset is when the bucket is full again, in seconds.
-   */
-  private headersFor(c: RateLimitConfig, rule: Rule, t: Take): HeaderPair[] {
-    const remaining = min<i64>(rule.burst, t.remaining * c.replicas);
-    return [
-      new HeaderPair('ratelimit-limit', rule.requests.toString()),
-      new HeaderPair('ratelimit-remaining', max<i64>(0, remaining).toString()),
-      new HeaderPair('ratelimit-reset', ((t.resetMs + 999) / 1000).toString()),
-    ];
   }
 }
 
