@@ -11,6 +11,8 @@ export interface StoreChange {
   type: ChangeType;
   key: string;
   object: KubernetesObject;
+  /** For an upsert: the object it replaced, if any. */
+  previous?: KubernetesObject;
 }
 
 export type StoreListener = (change: StoreChange) => void;
@@ -20,16 +22,37 @@ export function objectKey(obj: { metadata?: { name?: string; namespace?: string 
   return ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name as string);
 }
 
+const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of an object: without `managedFields` and kubectl's last-applied copy, which
+ * nothing here reads and which are often larger than the rest of the object (controller-runtime
+ * caches strip managedFields for the same reason).
+ */
+export function cacheable(obj: KubernetesObject): KubernetesObject {
+  const md = obj.metadata;
+  if (!md || (md.managedFields === undefined && md.annotations?.[lastApplied] === undefined)) return obj;
+  const { managedFields: _fields, ...metadata } = md;
+  if (metadata.annotations?.[lastApplied] !== undefined) {
+    const { [lastApplied]: _applied, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
+  return { ...obj, metadata };
+}
+
 export class ObjectStore {
   readonly #byKind = new Map<string, Map<string, KubernetesObject>>();
   readonly #listeners = new Set<StoreListener>();
   readonly #synced = new Set<string>();
 
   /** Adds or replaces; an older resourceVersion replayed by a restarted watch is still applied (level-triggered). */
-  upsert(kind: string, obj: KubernetesObject): void {
+  upsert(kind: string, given: KubernetesObject): void {
+    const obj = cacheable(given);
     const key = objectKey(obj);
-    this.#kind(kind).set(key, obj);
-    this.#emit({ kind, type: 'upsert', key, object: obj });
+    const objects = this.#kind(kind);
+    const previous = objects.get(key);
+    objects.set(key, obj);
+    this.#emit({ kind, type: 'upsert', key, object: obj, previous });
   }
 
   delete(kind: string, obj: KubernetesObject): void {

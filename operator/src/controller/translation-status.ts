@@ -72,9 +72,14 @@ export class TranslationStatusWriter {
       byGateway.set(t.key, parents);
       touched.add(routeKey);
     }
+    // The queued write keeps only what it needs, not the translation (its resources and IR): at
+    // start-up thousands of writes wait here, and holding every Gateway's translation until its turn
+    // was the operator's largest heap item.
+    const { key } = t;
+    const { listeners } = t.status.gateway;
     this.#enqueue(async () => {
       for (const routeKey of [...touched].sort()) await this.#writeRoute(routeKey);
-      await this.#writeListeners(t.key, t.status.gateway.listeners);
+      await this.#writeListeners(key, listeners);
     });
   }
 

@@ -3,6 +3,8 @@
 // one translation per Gateway) re-translates those and hands their resources to the xDS server, which
 // pushes only the resources whose bytes changed. Nothing is served until the first full pass is done.
 
+import { isDeepStrictEqual } from 'node:util';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Gateway } from '../k8s/gateway-api.ts';
 import {
   type AffectingObject,
@@ -104,6 +106,9 @@ export class XdsSync {
 
   #onChange(change: StoreChange): void {
     this.#index.apply(change.kind, change.type, change.object);
+    // Our own status writes, watch restarts replaying ADDED and periodic re-lists change nothing
+    // translation reads: they must not re-translate (at 200 Gateways a resync would redo them all).
+    if (change.previous && translationInputSame(change.previous, change.object)) return;
     if (filterBatchKinds.has(change.kind)) {
       this.#schedule();
       return;
@@ -178,6 +183,21 @@ export class XdsSync {
       this.#o.onTranslated?.(translation);
     }
   }
+}
+
+/**
+ * True when two versions of an object differ at most in what translation never reads: `status` and
+ * `metadata.resourceVersion` (translation writes status; it reads spec, labels, annotations and
+ * generation).
+ */
+export function translationInputSame(before: KubernetesObject, after: KubernetesObject): boolean {
+  const version = before.metadata?.resourceVersion;
+  if (version !== undefined && version === after.metadata?.resourceVersion) return true;
+  const { status: _s1, metadata: m1, ...rest1 } = before as KubernetesObject & { status?: unknown };
+  const { status: _s2, metadata: m2, ...rest2 } = after as KubernetesObject & { status?: unknown };
+  const { resourceVersion: _v1, ...meta1 } = m1 ?? {};
+  const { resourceVersion: _v2, ...meta2 } = m2 ?? {};
+  return isDeepStrictEqual(meta1, meta2) && isDeepStrictEqual(rest1, rest2);
 }
 
 function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): GatewayKey {
