@@ -1,5 +1,5 @@
-// Compiles an AssemblyScript filter to a proxy-wasm module with the flags Envoy needs: the
-// incremental runtime (the stub one leaks under load), abort routed to the SDK's legateAbort
+// Compiles an AssemblyScript filter to a proxy-wasm module with the flags Envoy needs: a collecting
+// runtime (the stub one leaks under load; see Runtime), abort routed to the SDK's legateAbort
 // (Envoy has no env.abort), optimized for size and speed. Then checks the module as Envoy would.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,8 +11,6 @@ import { WebAssemblyApi } from '../host/wasm-types.ts';
 export const sdkAssemblyDir = path.resolve(import.meta.dirname, '..', 'sdk', 'assembly');
 
 export const ASC_FLAGS = [
-  '--runtime',
-  'incremental',
   '--use',
   'abort=legateAbort',
   '--optimizeLevel',
@@ -60,8 +58,19 @@ export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
   return d.file ? `${path.relative(cwd, d.file)}:${d.line}:${d.column}: error: ${d.message}` : `error: ${d.message}`;
 }
 
+/**
+ * The garbage collector. `incremental` (the default) runs by itself through a shadow stack;
+ * `minimal` has none (modules about a third smaller, calls faster) and is collected by the SDK at
+ * the end of top-level callbacks (sdk/assembly/gc.ts), which suits filters whose live heap is small.
+ */
+export type Runtime = 'incremental' | 'minimal';
+
 /** Compiles entry to outFile; never throws for compile errors (they come back as diagnostics). */
-export async function compileFilter(entry: string, outFile: string): Promise<CompileResult> {
+export async function compileFilter(
+  entry: string,
+  outFile: string,
+  runtime: Runtime = 'incremental',
+): Promise<CompileResult> {
   const baseDir = path.dirname(path.resolve(entry));
   mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
   let output = '';
@@ -72,7 +81,17 @@ export async function compileFilter(entry: string, outFile: string): Promise<Com
     },
   };
   const result = await asc.main(
-    [path.basename(entry), '--baseDir', baseDir, '-o', path.resolve(outFile), ...ASC_FLAGS, '--noColors'],
+    [
+      path.basename(entry),
+      '--baseDir',
+      baseDir,
+      '-o',
+      path.resolve(outFile),
+      ...ASC_FLAGS,
+      '--runtime',
+      runtime,
+      '--noColors',
+    ],
     { stdout: sink, stderr: sink },
   );
   if (result.error) {

@@ -120,6 +120,46 @@ describe('auth filter: JWT', () => {
     assert.equal(request(h, { authorization: `Bearer ${token}` }).localResponse?.status, 401);
   });
 
+  test('a small cache cycling many tokens forwards each token its own claims', async () => {
+    const h = await host({ jwt: { ...config().jwt, cacheSize: 4 } });
+    const tokens = Array.from({ length: 40 }, (_, i) =>
+      signer.token('HS256', { iss: 'https://idp.example', aud: 'orders', sub: `user-${i}`, exp: nowSeconds(h) + 60 }),
+    );
+    // Evictions and re-insertions in every order the ring and its index go through.
+    for (const order of [
+      [...tokens.keys()],
+      [...tokens.keys()].reverse(),
+      [...tokens.keys()].map((i) => (i * 7) % 40),
+    ]) {
+      for (const i of [...order, ...order]) {
+        const s = request(h, { authorization: `Bearer ${tokens[i]}` });
+        assert.equal(s.localResponse, null);
+        assert.equal(s.request.headers.get('x-user'), `user-${i}`);
+      }
+    }
+    const prefix = tokens[3]!.slice(0, -1);
+    assert.equal(request(h, { authorization: `Bearer ${prefix}` }).localResponse?.status, 401, 'a prefix is no hit');
+  });
+
+  test('module memory stays flat over many requests (the garbage collector keeps up)', async () => {
+    const h = await host({ jwt: { ...config().jwt, cacheSize: 64 } });
+    const tokens = Array.from({ length: 200 }, (_, i) =>
+      signer.token('HS256', { iss: 'https://idp.example', aud: 'orders', sub: `u${i}`, groups: ['a'], exp: 2e9 }),
+    );
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const s = request(h, { authorization: `Bearer ${tokens[i % 200]}`, 'x-pad': 'p'.repeat(300) });
+        assert.equal(s.localResponse, null);
+        s.sendResponseHeaders({ ':status': '200' });
+        s.complete();
+      }
+    };
+    run(3000);
+    const warm = h.workers[0]!.memoryBytes;
+    run(10000);
+    assert.equal(h.workers[0]!.memoryBytes, warm);
+  });
+
   test('keys from a JWKS URL: fetched with httpCall, 503 until loaded, refreshed on a timer', async () => {
     const h = await host({
       jwt: { jwksUri: { cluster: 'idp', authority: 'idp.example', path: '/jwks.json', refreshSeconds: 60 } },

@@ -1,6 +1,14 @@
 // Claim rules applied after a token verified: required values (→ 403) and claims forwarded as headers.
 import { JsonObject, JsonValue } from '../../../sdk/assembly/json';
 
+/** A claim forwarded to the upstream as a request header. */
+export class ClaimHeader {
+  constructor(
+    public claim: string,
+    public header: string,
+  ) {}
+}
+
 /** The claim must hold one of `values` (a string claim, an element of an array claim, or a word of a
  * space-separated string such as OAuth's "scope"). */
 export class RequiredClaim {
@@ -29,14 +37,24 @@ function matches(v: JsonValue, values: string[]): bool {
   return false;
 }
 
-/** The name of the first required claim the token does not satisfy, or null when all are met. */
-export function missingClaim(claims: JsonObject, required: RequiredClaim[]): string | null {
+/** The index of the first required claim the token does not satisfy, or -1 when all are met. */
+export function missingClaim(claims: JsonObject, required: RequiredClaim[]): i32 {
   for (let i = 0; i < required.length; i++) {
     const r = required[i];
     const v = claims.get(r.name);
-    if (v == null || !matches(v, r.values)) return r.name;
+    if (v == null || !matches(v, r.values)) return i;
   }
-  return null;
+  return -1;
+}
+
+/** The header value of each forwarded claim (null where the token lacks it or holds JSON null). */
+export function claimHeaderValues(claims: JsonObject, forward: ClaimHeader[]): Array<string | null> {
+  const out = new Array<string | null>(forward.length);
+  for (let i = 0; i < forward.length; i++) {
+    const v = claims.get(forward[i].claim);
+    out[i] = v != null && !v.isNull() ? claimHeaderValue(v) : null;
+  }
+  return out;
 }
 
 /** A claim as a header value: strings as they are, other JSON as compact JSON; control characters

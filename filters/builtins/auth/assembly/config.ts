@@ -4,17 +4,10 @@
 import { ConfigReader } from '../../../sdk/assembly/config';
 import { parseJson } from '../../../sdk/assembly/json';
 import { asciiLower } from '../../shared/assembly/ascii';
-import { RequiredClaim } from './claims';
+import { ClaimHeader, RequiredClaim } from './claims';
 import { CredentialSource, FROM_COOKIE, FROM_HEADER, FROM_QUERY } from './credentials';
 import { ALGORITHMS, Jwk, parseJwks } from './jwk';
 import { JwtRules } from './jwt';
-
-export class ClaimHeader {
-  constructor(
-    public claim: string,
-    public header: string,
-  ) {}
-}
 
 /** A JWKS served over HTTP by an Envoy cluster, fetched with httpCall and refreshed on a timer. */
 export class JwksRemote {

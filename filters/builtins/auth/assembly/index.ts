@@ -24,7 +24,7 @@ import {
 import { jsonQuote, parseJson } from '../../../sdk/assembly/json';
 import { toHex, utf8 } from '../../crypto/assembly/bytes';
 import { hash, SHA256 } from '../../crypto/assembly/sha2';
-import { claimHeaderValue, missingClaim } from './claims';
+import { claimHeaderValues, missingClaim } from './claims';
 import { ApiKeyConfig, AuthConfig, JwtConfig, parseAuthConfig } from './config';
 import {
   afterPrefix,
@@ -37,8 +37,8 @@ import {
   withoutQueryParam,
 } from './credentials';
 import { parseJwks } from './jwk';
-import { checkTime, JwtVerdict, verifyJws } from './jwt';
-import { TokenCache } from './token-cache';
+import { timeFailure, verifyJws } from './jwt';
+import { Accepted, TokenCache } from './token-cache';
 
 /** Retry period while no JWKS fetch has succeeded yet. */
 const RETRY_MS: u32 = 5000;
@@ -219,33 +219,43 @@ class AuthRequest extends HttpContext {
       return 503;
     }
     const now = <i64>(nowMilliseconds() / 1000);
-    let verdict: JwtVerdict | null = root.cache.get(found.value);
-    if (verdict == null) {
-      verdict = verifyJws(found.value, jwt.keys, jwt.rules);
-      if (verdict.ok) root.cache.put(found.value, verdict);
+    let accepted = root.cache.get(found.value);
+    if (accepted == null) {
+      const verdict = verifyJws(found.value, jwt.keys, jwt.rules);
+      if (!verdict.ok) {
+        this.deny(401, 'invalid_token', verdict.message, 'invalid_token');
+        return 401;
+      }
+      const claims = verdict.claims!;
+      accepted = new Accepted(
+        verdict.exp,
+        verdict.nbf,
+        missingClaim(claims, jwt.requiredClaims),
+        claimHeaderValues(claims, jwt.forwardClaims),
+      );
+      // Out of its time window now: not cached (an expired token never comes back into it).
+      if (timeFailure(accepted.exp, accepted.nbf, now, jwt.rules) == null) root.cache.put(found.value, accepted);
     }
-    const timed = checkTime(verdict, now, jwt.rules);
-    if (!timed.ok) {
-      if (verdict.ok) root.cache.remove(found.value);
-      this.deny(401, 'invalid_token', timed.message, 'invalid_token');
+    const late = timeFailure(accepted.exp, accepted.nbf, now, jwt.rules);
+    if (late != null) {
+      root.cache.remove(found.value);
+      this.deny(401, 'invalid_token', late.message, 'invalid_token');
       return 401;
     }
-    const claims = timed.claims!;
-    const missing = missingClaim(claims, jwt.requiredClaims);
-    if (missing != null) {
+    if (accepted.missing >= 0) {
+      const name = jwt.requiredClaims[accepted.missing].name;
       this.deny(
         403,
         'insufficient_claims',
-        'token lacks required claim ' + jsonQuote(missing).slice(1, -1),
+        'token lacks required claim ' + jsonQuote(name).slice(1, -1),
         'insufficient_scope',
       );
       return 403;
     }
     for (let i = 0; i < jwt.forwardClaims.length; i++) {
-      const f = jwt.forwardClaims[i];
-      const v = claims.get(f.claim);
-      if (v != null && !v.isNull()) requestHeaders.replace(f.header, claimHeaderValue(v));
-      else requestHeaders.remove(f.header);
+      const v = accepted.values[i];
+      if (v != null) requestHeaders.replace(jwt.forwardClaims[i].header, v);
+      else requestHeaders.remove(jwt.forwardClaims[i].header);
     }
     if (!jwt.forwardToken) strip(found);
     return 0;

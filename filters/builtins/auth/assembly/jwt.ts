@@ -131,14 +131,20 @@ export function verifyJws(token: string, keys: Jwk[], rules: JwtRules): JwtVerdi
   return new JwtVerdict(JWT_OK, '', claims, exp == ABSENT ? i64.MAX_VALUE : exp, nbf == ABSENT ? i64.MIN_VALUE : nbf);
 }
 
+/** Why a verified token with this exp and nbf is refused at `nowSeconds`, or null when it is not. */
+export function timeFailure(exp: i64, nbf: i64, nowSeconds: i64, rules: JwtRules): JwtVerdict | null {
+  const skew = rules.clockSkewSeconds;
+  // RFC 7519 §4.1.4: the token must not be accepted on or after exp.
+  if (exp != i64.MAX_VALUE && nowSeconds >= exp + skew) return fail(JWT_EXPIRED, 'token has expired');
+  if (nbf != i64.MIN_VALUE && nowSeconds < nbf - skew) return fail(JWT_NOT_YET_VALID, 'token is not yet valid');
+  return null;
+}
+
 /** The time checks (exp, nbf with skew) for a verified token, at `nowSeconds`. */
 export function checkTime(v: JwtVerdict, nowSeconds: i64, rules: JwtRules): JwtVerdict {
   if (!v.ok) return v;
-  const skew = rules.clockSkewSeconds;
-  // RFC 7519 §4.1.4: the token must not be accepted on or after exp.
-  if (v.exp != i64.MAX_VALUE && nowSeconds >= v.exp + skew) return fail(JWT_EXPIRED, 'token has expired');
-  if (v.nbf != i64.MIN_VALUE && nowSeconds < v.nbf - skew) return fail(JWT_NOT_YET_VALID, 'token is not yet valid');
-  return v;
+  const failure = timeFailure(v.exp, v.nbf, nowSeconds, rules);
+  return failure != null ? failure : v;
 }
 
 /** Signature, issuer, audience and time, in one call. */

@@ -33,8 +33,8 @@ export function checkToken(nowSeconds: i64): i32 {
     return 401;
   }
   const missing = missingClaim(v.claims!, jwt.requiredClaims);
-  if (missing != null) {
-    setOutputText(missing);
+  if (missing >= 0) {
+    setOutputText(jwt.requiredClaims[missing].name);
     return 403;
   }
   setOutputText(v.claims!.stringify());
