@@ -2,7 +2,7 @@
 // lower-cased, a name may repeat, get returns the first value, add appends an entry, replace sets
 // the first entry and drops the others, remove drops all entries of the name. Plus the proxy-wasm
 // wire format for header pairs.
-import { decodeUtf8, encodeUtf8 } from './utf8.ts';
+import { bufferOf, utf8Length } from './utf8.ts';
 
 export type HeaderPairs = Array<[string, string]>;
 /** What tests pass in: pairs, or an object (one value per name). */
@@ -42,7 +42,8 @@ export class HeaderList {
 
   get(name: string): string | undefined {
     const key = name.toLowerCase();
-    for (const [k, v] of this.pairs) if (k === key) return v;
+    const pairs = this.pairs;
+    for (let i = 0; i < pairs.length; i++) if (pairs[i]![0] === key) return pairs[i]![1];
     return undefined;
   }
 
@@ -61,13 +62,21 @@ export class HeaderList {
 
   replace(name: string, value: string): void {
     const key = name.toLowerCase();
-    const i = this.pairs.findIndex(([k]) => k === key);
-    if (i < 0) {
-      this.pairs.push([key, value]);
+    const pairs = this.pairs;
+    let first = -1;
+    let more = false;
+    for (let i = 0; i < pairs.length; i++) {
+      if (pairs[i]![0] !== key) continue;
+      if (first < 0) first = i;
+      else more = true;
+    }
+    if (first < 0) {
+      pairs.push([key, value]);
       return;
     }
-    this.pairs[i] = [key, value];
-    this.pairs = this.pairs.filter(([k], j) => k !== key || j === i);
+    // A new pair rather than a write into the old one: callers may hold the old pairs.
+    pairs[first] = [key, value];
+    if (more) this.pairs = pairs.filter(([k], j) => k !== key || j === first);
   }
 
   remove(name: string): void {
@@ -95,21 +104,20 @@ export class HeaderList {
  * each key and value as UTF-8 followed by a NUL byte. All integers little-endian.
  */
 export function encodePairs(pairs: HeaderPairs): Uint8Array {
-  const encoded = pairs.map(([k, v]) => [encodeUtf8(k), encodeUtf8(v)] as const);
-  let size = 4 + encoded.length * 8;
-  for (const [k, v] of encoded) size += k.length + v.length + 2;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, encoded.length, true);
-  let data = 4 + encoded.length * 8;
-  encoded.forEach(([k, v], i) => {
-    view.setUint32(4 + i * 8, k.length, true);
-    view.setUint32(8 + i * 8, v.length, true);
-    out.set(k, data);
-    data += k.length + 1;
-    out.set(v, data);
-    data += v.length + 1;
-  });
+  const n = pairs.length;
+  let size = 4 + n * 8;
+  for (let i = 0; i < n; i++) size += utf8Length(pairs[i]![0]) + utf8Length(pairs[i]![1]) + 2;
+  const out = Buffer.alloc(size);
+  out.writeUInt32LE(n, 0);
+  let data = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    const k = out.write(pairs[i]![0], data, 'utf8');
+    data += k + 1;
+    const v = out.write(pairs[i]![1], data, 'utf8');
+    data += v + 1;
+    out.writeUInt32LE(k, 4 + i * 8);
+    out.writeUInt32LE(v, 8 + i * 8);
+  }
   return out;
 }
 
@@ -117,18 +125,18 @@ export function encodePairs(pairs: HeaderPairs): Uint8Array {
 export function decodePairs(bytes: Uint8Array): HeaderPairs {
   if (bytes.length === 0) return [];
   if (bytes.length < 4) throw new Error('header pairs: buffer shorter than its count');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(0, true);
+  const buf = bufferOf(bytes);
+  const n = buf.readUInt32LE(0);
   let data = 4 + n * 8;
   if (data > bytes.length) throw new Error('header pairs: sizes run past the buffer');
   const out: HeaderPairs = [];
   for (let i = 0; i < n; i++) {
-    const k = view.getUint32(4 + i * 8, true);
-    const v = view.getUint32(8 + i * 8, true);
+    const k = buf.readUInt32LE(4 + i * 8);
+    const v = buf.readUInt32LE(8 + i * 8);
     if (data + k + v + 2 > bytes.length) throw new Error('header pairs: data runs past the buffer');
-    const key = decodeUtf8(bytes, data, data + k);
+    const key = buf.toString('utf8', data, data + k);
     data += k + 1;
-    const value = decodeUtf8(bytes, data, data + v);
+    const value = buf.toString('utf8', data, data + v);
     data += v + 1;
     out.push([key, value]);
   }

@@ -8,7 +8,7 @@ import { decodePairs, encodePairs, HeaderList } from './headers.ts';
 import type { HostState } from './host-state.ts';
 import { HttpCall } from './http-call.ts';
 import { HttpStream } from './stream.ts';
-import { decodeUtf8, encodeUtf8 } from './utf8.ts';
+import { utf8Length } from './utf8.ts';
 import type { WasmExports, WasmInstance, WasmModule } from './wasm-types.ts';
 import { WebAssemblyApi } from './wasm-types.ts';
 
@@ -23,6 +23,14 @@ class ProcExit extends Error {
     super(`proc_exit(${code})`);
     this.code = code;
   }
+}
+
+/** An integer property as Envoy encodes it: 8 bytes, little-endian; undefined for no number. */
+function int64(n: number | undefined): Uint8Array | undefined {
+  if (n === undefined || Number.isNaN(n)) return undefined;
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, BigInt(n), true);
+  return b;
 }
 
 /** What a root context holds on the host side. */
@@ -50,10 +58,15 @@ export class Worker {
   /** Work Envoy does after the current VM call returns (queue deliveries, resumed streams). */
   private readonly afterCall: Array<() => void> = [];
   private depth = 0;
+  /** Property keys by their raw ABI form (see propertyKey). */
+  private readonly propertyKeys = new Map<string, string>();
   /** Exports by name, looked up once. */
   private readonly fns = new Map<string, Fn>();
   private u8: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(new ArrayBuffer(0));
+  /** The same memory as a Buffer, for its native UTF-8 codec. */
+  private buf: Buffer = Buffer.alloc(0);
+  private allocate: Fn;
 
   constructor(index: number, module: WasmModule, host: HostState) {
     this.index = index;
@@ -61,6 +74,7 @@ export class Worker {
     const env = host.profile ? this.profiled(this.envImports(), host.profile) : this.envImports();
     this.instance = new WebAssemblyApi.Instance(module, { env, ...this.wasiImports() });
     this.exports = this.instance.exports;
+    this.allocate = this.exports.proxy_on_memory_allocate as Fn;
     const init = this.exports._initialize;
     if (typeof init === 'function') this.guard(() => (init as () => number)());
     this.rootContextId = this.nextContextId++;
@@ -193,10 +207,13 @@ export class Worker {
   }
 
   private mem(): Uint8Array {
-    const buffer = (this.exports.memory as { buffer: ArrayBuffer }).buffer;
-    if (this.u8.buffer !== buffer) {
+    // memory.grow detaches the old buffer, and a detached view reads as empty: only then look the
+    // new buffer up, rather than on every host call.
+    if (this.u8.byteLength === 0) {
+      const buffer = (this.exports.memory as { buffer: ArrayBuffer }).buffer;
       this.u8 = new Uint8Array(buffer);
       this.view = new DataView(buffer);
+      this.buf = Buffer.from(buffer);
     }
     return this.u8;
   }
@@ -210,8 +227,15 @@ export class Worker {
     return this.mem().slice(ptr, ptr + size);
   }
 
+  /** A view of module memory (no copy): for data the host copies anyway or reads at once. */
+  private viewOf(ptr: number, size: number): Uint8Array {
+    return this.mem().subarray(ptr, ptr + size);
+  }
+
   string(ptr: number, size: number): string {
-    return decodeUtf8(this.mem(), ptr, ptr + size);
+    if (size === 0) return '';
+    this.mem();
+    return this.buf.toString('utf8', ptr, ptr + size);
   }
 
   private setU32(ptr: number, value: number): void {
@@ -222,12 +246,29 @@ export class Worker {
   private returnBytes(data: Uint8Array, ptrPtr: number, sizePtr: number): number {
     let ptr = 0;
     if (data.length > 0) {
-      ptr = (this.exports.proxy_on_memory_allocate as Fn)(data.length) >>> 0;
+      ptr = this.allocate(data.length) >>> 0;
       if (ptr === 0) return WasmResult.InvalidMemoryAccess;
+      // After the allocation: it may have grown (and so replaced) the memory.
       this.mem().set(data, ptr);
     }
     this.setU32(ptrPtr, ptr);
     this.setU32(sizePtr, data.length);
+    return WasmResult.Ok;
+  }
+
+  /** returnBytes for text: encoded straight into the module's allocation. */
+  private returnString(text: string, ptrPtr: number, sizePtr: number): number {
+    const size = utf8Length(text);
+    let ptr = 0;
+    if (size > 0) {
+      ptr = this.allocate(size) >>> 0;
+      if (ptr === 0) return WasmResult.InvalidMemoryAccess;
+      this.mem();
+      if (size === text.length) for (let i = 0; i < size; i++) this.u8[ptr + i] = text.charCodeAt(i);
+      else this.buf.write(text, ptr, size, 'utf8');
+    }
+    this.setU32(ptrPtr, ptr);
+    this.setU32(sizePtr, size);
     return WasmResult.Ok;
   }
 
@@ -302,52 +343,57 @@ export class Worker {
 
   // ------------------------------------------------------------------ properties
 
-  private property(path: string[]): Uint8Array | undefined {
-    const key = path.join('.');
-    const override = this.currentStream()?.properties.get(key) ?? this.host.properties.get(key);
-    if (override !== undefined) return override;
+  /** The dotted key ("source.address") of a path as it crosses the ABI (segments joined by NUL). */
+  private propertyKey(pathPtr: number, pathSize: number): string {
+    const raw = this.string(pathPtr, pathSize);
+    let key = this.propertyKeys.get(raw);
+    if (key === undefined) {
+      key = raw.split('\0').join('.');
+      // A module reads few distinct paths; the bound only guards against one that makes them up.
+      if (this.propertyKeys.size < 1024) this.propertyKeys.set(raw, key);
+    }
+    return key;
+  }
+
+  /** A property's value: an override the test set, else what this host knows of Envoy's. */
+  private property(key: string): Uint8Array | string | undefined {
     const stream = this.currentStream();
+    const override = stream?.properties.get(key) ?? this.host.properties.get(key);
+    if (override !== undefined) return override;
     const req = stream?.request.headers;
-    const text = (s: string | undefined) => (s === undefined ? undefined : encodeUtf8(s));
-    const int = (n: number | undefined) => {
-      if (n === undefined || Number.isNaN(n)) return undefined;
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigInt64(0, BigInt(n), true);
-      return b;
-    };
     switch (key) {
       case 'plugin_name':
-        return text(this.host.pluginName);
+        return this.host.pluginName;
       case 'plugin_root_id':
-        return text(this.host.rootId);
+        return this.host.rootId;
       case 'plugin_vm_id':
-        return text(this.host.vmId);
+        return this.host.vmId;
       case 'request.path':
-        return text(req?.get(':path'));
+        return req?.get(':path');
       case 'request.url_path':
-        return text(req?.get(':path')?.split('?')[0]);
+        return req?.get(':path')?.split('?')[0];
       case 'request.host':
-        return text(req?.get(':authority'));
+        return req?.get(':authority');
       case 'request.scheme':
-        return text(req?.get(':scheme'));
+        return req?.get(':scheme');
       case 'request.method':
-        return text(req?.get(':method'));
+        return req?.get(':method');
       case 'request.id':
-        return text(req?.get('x-request-id'));
+        return req?.get('x-request-id');
       case 'request.size':
-        return stream ? int(stream.request.totalBodyBytes) : undefined;
+        return stream ? int64(stream.request.totalBodyBytes) : undefined;
       case 'response.code':
-        return int(
+        return int64(
           stream?.response.headers.has(':status') ? Number(stream.response.headers.get(':status')) : undefined,
         );
       case 'source.address':
-        return text('127.0.0.1:50000');
+        return '127.0.0.1:50000';
       case 'source.port':
-        return int(50000);
+        return int64(50000);
       case 'destination.address':
-        return text('127.0.0.1:10000');
+        return '127.0.0.1:10000';
       case 'destination.port':
-        return int(10000);
+        return int64(10000);
       default:
         return undefined;
     }
@@ -392,13 +438,13 @@ export class Worker {
         return R.Ok;
       },
       proxy_get_property: (pathPtr, pathSize, ptrPtr, sizePtr) => {
-        const path = this.string(pathPtr, pathSize).split('\0');
-        const value = this.property(path);
+        const value = this.property(this.propertyKey(pathPtr, pathSize));
         if (value === undefined) return R.NotFound;
+        if (typeof value === 'string') return this.returnString(value, ptrPtr, sizePtr);
         return this.returnBytes(value, ptrPtr, sizePtr);
       },
       proxy_set_property: (pathPtr, pathSize, ptr, size) => {
-        const key = this.string(pathPtr, pathSize).split('\0').join('.');
+        const key = this.propertyKey(pathPtr, pathSize);
         const target = this.currentStream()?.properties ?? this.host.properties;
         target.set(key, this.bytes(ptr, size));
         return R.Ok;
@@ -441,8 +487,9 @@ export class Worker {
         this.setU32(casPtr, entry.cas);
         return this.returnBytes(entry.value, ptrPtr, sizePtr);
       },
+      // SharedData.set copies the value: a view of memory is enough.
       proxy_set_shared_data: (kPtr, kSize, vPtr, vSize, cas) =>
-        this.host.sharedData.set(this.string(kPtr, kSize), this.bytes(vPtr, vSize), cas >>> 0),
+        this.host.sharedData.set(this.string(kPtr, kSize), this.viewOf(vPtr, vSize), cas >>> 0),
       proxy_register_shared_queue: (nPtr, nSize, tokenPtr) => {
         this.setU32(tokenPtr, this.host.queues.register(this.host.vmId, this.string(nPtr, nSize), this));
         return R.Ok;
@@ -471,7 +518,7 @@ export class Worker {
         if (!map) return R.BadArgument;
         const value = map.get(this.string(kPtr, kSize));
         if (value === undefined) return R.NotFound;
-        return this.returnBytes(encodeUtf8(value), ptrPtr, sizePtr);
+        return this.returnString(value, ptrPtr, sizePtr);
       },
       proxy_add_header_map_value: (type, kPtr, kSize, vPtr, vSize) => {
         const map = this.headerMap(type);
