@@ -1,5 +1,6 @@
 // Where a credential comes from: a header (with an optional scheme prefix such as "Bearer "), a query
 // parameter, or a cookie. Pure string functions over header values and the :path.
+import { isSpace } from 'util/string';
 import { startsWithIgnoreCase } from '../../shared/assembly/ascii';
 
 export const FROM_HEADER: i32 = 0;
@@ -24,10 +25,14 @@ export class CredentialSource {
 
 /** The credential in a header value after the prefix, or null when the prefix does not match. */
 export function afterPrefix(value: string, prefix: string): string | null {
-  if (prefix.length == 0) return value.trim();
   if (!startsWithIgnoreCase(value, prefix)) return null;
-  const rest = value.substring(prefix.length).trim();
-  return rest.length > 0 ? rest : null;
+  // Trimmed in place: one copy per request, not one for substring and one for trim.
+  let start = prefix.length;
+  let end = value.length;
+  while (start < end && isSpace(value.charCodeAt(start))) start++;
+  while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
+  if (start == end) return prefix.length == 0 ? '' : null;
+  return start == 0 && end == value.length ? value : value.substring(start, end);
 }
 
 function hexValue(c: i32): i32 {

@@ -24,6 +24,14 @@ export class Accepted {
   ) {}
 }
 
+/** Whether n bytes at a and b are equal (memory.compare goes byte by byte in size-optimized builds). */
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
 function hashOf(s: string): u32 {
   const p = changetype<usize>(s);
   const n = (<usize>s.length) << 1;
@@ -80,7 +88,7 @@ export class TokenCache {
         if (
           text.length > len &&
           text.charCodeAt(len) == 0 &&
-          memory.compare(changetype<usize>(text), changetype<usize>(token), (<usize>len) << 1) == 0
+          sameBytes(changetype<usize>(text), changetype<usize>(token), (<usize>len) << 1)
         ) {
           return <i32>at;
         }
@@ -91,12 +99,17 @@ export class TokenCache {
     return -1;
   }
 
+  /** Filled in by get(): a hit allocates only the header values it returns. */
+  private hit: Accepted = new Accepted(0, 0, -1, []);
+
+  /** The cached verdict for `token` (valid until the next get), or null. */
   get(token: string): Accepted | null {
     const at = this.position(token, hashOf(token));
     if (at < 0) return null;
     const slot = this.index[at] - 1;
     const text = this.texts[slot];
-    const values: (string | null)[] = [];
+    const values = this.hit.values;
+    values.length = 0;
     let from = token.length + 1;
     while (from <= text.length) {
       let end = text.indexOf(SEPARATOR, from);
@@ -105,7 +118,10 @@ export class TokenCache {
       values.push(v == ABSENT ? null : v);
       from = end + 1;
     }
-    return new Accepted(this.exps[slot], this.nbfs[slot], this.missing[slot], values);
+    this.hit.exp = this.exps[slot];
+    this.hit.nbf = this.nbfs[slot];
+    this.hit.missing = this.missing[slot];
+    return this.hit;
   }
 
   put(token: string, a: Accepted): void {
