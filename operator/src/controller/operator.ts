@@ -13,6 +13,7 @@ import { EventRecorder } from './events.ts';
 import { FrameworkWatches, type WatchTarget } from './framework-watch.ts';
 import { GatewayController, Kinds } from './gateway-controller.ts';
 import { defaultLeaseTiming, LeaderElector } from './leader-election.ts';
+import { listPages } from './list-pages.ts';
 import type { Logger } from './log.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { ObjectStore, objectKey } from './store.ts';
@@ -223,13 +224,13 @@ export class LegateOperator {
     const deadline = Date.now() + 60_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.#objects.list(k.apiVersion, k.kind, k.clusterScoped ? undefined : this.#s.namespace);
-        return res.items;
+        return await listPages(this.#objects, k, k.clusterScoped ? undefined : this.#s.namespace);
       } catch (err) {
         const code = (err as { code?: number }).code;
         const notServed = code === 404 || /resource.*not found|Unrecognized API version and kind/i.test(String(err));
         if (notServed) return undefined;
-        const transient = code === undefined || code === 429 || code >= 500;
+        // 410: a continue token expired between pages; the list starts over.
+        const transient = code === undefined || code === 410 || code === 429 || code >= 500;
         if (!transient || Date.now() > deadline) throw err;
         this.#s.log.debug('list failed, retrying', { kind: k.kind, attempt, err: (err as Error).message });
         await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 5000)));
