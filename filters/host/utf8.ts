@@ -28,3 +28,37 @@ export function utf8Length(s: string): number {
 export function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+const CACHE_SLOTS = 512;
+const CACHE_MAX_BYTES = 48;
+
+/**
+ * Decodes UTF-8 out of module memory, remembering recent short strings: the same header names,
+ * values, property paths and shared-data keys cross the ABI request after request, and hashing and
+ * comparing a few bytes costs less than decoding a new string (which a Map then hashes again).
+ * Direct-mapped: a new string takes its slot from whatever was there.
+ */
+export class Utf8Cache {
+  private readonly keys: Uint8Array[] = Array.from({ length: CACHE_SLOTS }, () => new Uint8Array(0));
+  private readonly texts: string[] = new Array<string>(CACHE_SLOTS).fill('');
+
+  /** The text of mem[start, end); buf is a Buffer over the same memory. */
+  decode(mem: Uint8Array, buf: Buffer, start: number, end: number): string {
+    const size = end - start;
+    if (size === 0) return '';
+    if (size > CACHE_MAX_BYTES || end > mem.length) return buf.toString('utf8', start, end);
+    let h = 0x811c9dc5 ^ size;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ mem[i]!, 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+    const key = this.keys[slot]!;
+    if (key.length === size) {
+      let i = 0;
+      while (i < size && key[i] === mem[start + i]) i++;
+      if (i === size) return this.texts[slot]!;
+    }
+    const text = buf.toString('utf8', start, end);
+    this.keys[slot] = mem.slice(start, end);
+    this.texts[slot] = text;
+    return text;
+  }
+}

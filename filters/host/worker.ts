@@ -8,7 +8,7 @@ import { decodePairs, encodePairs, HeaderList } from './headers.ts';
 import type { HostState } from './host-state.ts';
 import { HttpCall } from './http-call.ts';
 import { HttpStream } from './stream.ts';
-import { utf8Length } from './utf8.ts';
+import { Utf8Cache, utf8Length } from './utf8.ts';
 import type { WasmExports, WasmInstance, WasmModule } from './wasm-types.ts';
 import { WebAssemblyApi } from './wasm-types.ts';
 
@@ -66,6 +66,7 @@ export class Worker {
   private view: DataView = new DataView(new ArrayBuffer(0));
   /** The same memory as a Buffer, for its native UTF-8 codec. */
   private buf: Buffer = Buffer.alloc(0);
+  private readonly strings = new Utf8Cache();
   private allocate: Fn;
 
   constructor(index: number, module: WasmModule, host: HostState) {
@@ -233,9 +234,7 @@ export class Worker {
   }
 
   string(ptr: number, size: number): string {
-    if (size === 0) return '';
-    this.mem();
-    return this.buf.toString('utf8', ptr, ptr + size);
+    return this.strings.decode(this.mem(), this.buf, ptr, ptr + size);
   }
 
   private setU32(ptr: number, value: number): void {
