@@ -17,9 +17,14 @@ export class SharedData {
 
   /** cas 0 always writes; another cas must match the key's current token (a missing key has none). */
   set(key: string, value: Uint8Array, cas: number): Result {
+    return this.setFrom(key, value, 0, value.length, cas);
+  }
+
+  /** set with the value copied from source[start, end) (module memory, say). */
+  setFrom(key: string, source: Uint8Array, start: number, end: number, cas: number): Result {
     const current = this.entries.get(key);
     if (cas !== 0 && (current === undefined || current.cas !== cas)) return WasmResult.CasMismatch;
-    this.entries.set(key, { value: value.slice(), cas: this.nextCas++ });
+    this.entries.set(key, { value: source.slice(start, end), cas: this.nextCas++ });
     return WasmResult.Ok;
   }
 

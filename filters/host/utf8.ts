@@ -47,8 +47,10 @@ export class Utf8Cache {
     const size = end - start;
     if (size === 0) return '';
     if (size > CACHE_MAX_BYTES || end > mem.length) return buf.toString('utf8', start, end);
+    // The slot hashes the size and up to the last 12 bytes: where the names and keys that cross the
+    // ABI differ (shared-data keys end in a slot number). Hits still compare every byte.
     let h = 0x811c9dc5 ^ size;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ mem[i]!, 0x01000193);
+    for (let i = Math.max(start, end - 12); i < end; i++) h = Math.imul(h ^ mem[i]!, 0x01000193);
     const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
     const key = this.keys[slot]!;
     if (key.length === size) {

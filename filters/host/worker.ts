@@ -228,11 +228,6 @@ export class Worker {
     return this.mem().slice(ptr, ptr + size);
   }
 
-  /** A view of module memory (no copy): for data the host copies anyway or reads at once. */
-  private viewOf(ptr: number, size: number): Uint8Array {
-    return this.mem().subarray(ptr, ptr + size);
-  }
-
   string(ptr: number, size: number): string {
     return this.strings.decode(this.mem(), this.buf, ptr, ptr + size);
   }
@@ -248,7 +243,10 @@ export class Worker {
       ptr = this.allocate(data.length) >>> 0;
       if (ptr === 0) return WasmResult.InvalidMemoryAccess;
       // After the allocation: it may have grown (and so replaced) the memory.
-      this.mem().set(data, ptr);
+      const mem = this.mem();
+      // A loop beats TypedArray#set for the few bytes of most values.
+      if (data.length <= 32) for (let i = 0; i < data.length; i++) mem[ptr + i] = data[i]!;
+      else mem.set(data, ptr);
     }
     this.setU32(ptrPtr, ptr);
     this.setU32(sizePtr, data.length);
@@ -486,9 +484,8 @@ export class Worker {
         this.setU32(casPtr, entry.cas);
         return this.returnBytes(entry.value, ptrPtr, sizePtr);
       },
-      // SharedData.set copies the value: a view of memory is enough.
       proxy_set_shared_data: (kPtr, kSize, vPtr, vSize, cas) =>
-        this.host.sharedData.set(this.string(kPtr, kSize), this.viewOf(vPtr, vSize), cas >>> 0),
+        this.host.sharedData.setFrom(this.string(kPtr, kSize), this.mem(), vPtr, vPtr + vSize, cas >>> 0),
       proxy_register_shared_queue: (nPtr, nSize, tokenPtr) => {
         this.setU32(tokenPtr, this.host.queues.register(this.host.vmId, this.string(nPtr, nSize), this));
         return R.Ok;
