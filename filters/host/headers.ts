@@ -81,7 +81,10 @@ export class HeaderList {
 
   remove(name: string): void {
     const key = name.toLowerCase();
-    this.pairs = this.pairs.filter(([k]) => k !== key);
+    const pairs = this.pairs;
+    let i = 0;
+    while (i < pairs.length && pairs[i]![0] !== key) i++;
+    if (i < pairs.length) this.pairs = pairs.filter(([k]) => k !== key);
   }
 
   get size(): number {

@@ -20,6 +20,7 @@ export function encodeUtf8(s: string): Uint8Array {
 /** The UTF-8 size of s (lone surrogates count as the 3-byte replacement character they become). */
 export function utf8Length(s: string): number {
   const n = s.length;
+  if (n > 32) return Buffer.byteLength(s, 'utf8');
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
   return n;
 }

@@ -261,8 +261,9 @@ export class Worker {
       ptr = this.allocate(size) >>> 0;
       if (ptr === 0) return WasmResult.InvalidMemoryAccess;
       this.mem();
-      if (size === text.length) for (let i = 0; i < size; i++) this.u8[ptr + i] = text.charCodeAt(i);
-      else this.buf.write(text, ptr, size, 'utf8');
+      // ASCII (as many bytes as characters): a loop for short text, a straight native copy for long.
+      if (size === text.length && size <= 32) for (let i = 0; i < size; i++) this.u8[ptr + i] = text.charCodeAt(i);
+      else this.buf.write(text, ptr, size, size === text.length ? 'latin1' : 'utf8');
     }
     this.setU32(ptrPtr, ptr);
     this.setU32(sizePtr, size);
