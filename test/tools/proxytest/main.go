@@ -3,9 +3,12 @@
 //
 // It reads a scenario (JSON) on stdin and prints what the module did (JSON) on stdout:
 //
-//	{"wasm": "build/x.wasm", "configuration": "{...}", "rootId": "",
-//	 "metrics": ["name"], "requests": [{"requestHeaders": [["k","v"]], "responseHeaders": [...],
-//	 "httpCallResponse": {"headers": [["k","v"]], "body": "..."}}]}
+//	{"wasm": "build/x.wasm", "configuration": "{...}", "rootId": "", "timeMs": 1767225600000,
+//	 "metrics": ["name"], "requests": [{"advanceMs": 0, "requestHeaders": [["k","v"]],
+//	 "responseHeaders": [...], "httpCallResponse": {"headers": [["k","v"]], "body": "..."}}]}
+//
+// proxytest lacks proxy_get_current_time_nanoseconds, which Envoy provides: it is served here from a
+// test clock (timeMs, moved forward by each request's advanceMs); see clock.go.
 package main
 
 import (
@@ -23,6 +26,7 @@ type callResponse struct {
 }
 
 type request struct {
+	AdvanceMs        uint64        `json:"advanceMs"`
 	RequestHeaders   [][2]string   `json:"requestHeaders"`
 	ResponseHeaders  [][2]string   `json:"responseHeaders"`
 	HTTPCallResponse *callResponse `json:"httpCallResponse"`
@@ -32,6 +36,7 @@ type scenario struct {
 	Wasm          string    `json:"wasm"`
 	Configuration string    `json:"configuration"`
 	RootID        string    `json:"rootId"`
+	TimeMs        *uint64   `json:"timeMs"`
 	Metrics       []string  `json:"metrics"`
 	Requests      []request `json:"requests"`
 }
@@ -70,7 +75,11 @@ func run(s scenario) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	vm, err := proxytest.NewWasmVMContext(wasm)
+	clock := &testClock{nowNs: defaultTimeMs * 1_000_000}
+	if s.TimeMs != nil {
+		clock.nowNs = *s.TimeMs * 1_000_000
+	}
+	vm, err := newWasmVMContext(wasm, clock)
 	if err != nil {
 		return result{}, fmt.Errorf("loading %s: %w", s.Wasm, err)
 	}
@@ -87,18 +96,22 @@ func run(s scenario) (result, error) {
 	host.StartVM()
 	out.Configured = host.StartPlugin() == types.OnPluginStartStatusOK
 	for _, r := range s.Requests {
+		clock.nowNs += r.AdvanceMs * 1_000_000
 		id := host.InitializeHttpContext()
 		o := outcome{}
 		o.RequestAction = int(host.CallOnRequestHeaders(id, r.RequestHeaders, len(r.ResponseHeaders) == 0))
+		// proxytest keeps the local response as slices of module memory: copy it before the next call.
+		o.LocalResponse = sentLocalResponse(host, id)
 		for _, c := range host.GetCalloutAttributesFromContext(id) {
 			o.HTTPCalls = append(o.HTTPCalls, httpCall{Upstream: c.Upstream, Headers: c.Headers})
 			if r.HTTPCallResponse != nil {
 				host.CallOnHttpCallResponse(c.CalloutID, r.HTTPCallResponse.Headers, nil, []byte(r.HTTPCallResponse.Body))
+				if o.LocalResponse == nil {
+					o.LocalResponse = sentLocalResponse(host, id)
+				}
 			}
 		}
-		if local := host.GetSentLocalResponse(id); local != nil {
-			o.LocalResponse = &localResponse{local.StatusCode, string(local.Data), local.Headers, local.GRPCStatus, local.StatusCodeDetail}
-		} else if len(r.ResponseHeaders) > 0 {
+		if o.LocalResponse == nil && len(r.ResponseHeaders) > 0 {
 			host.CallOnResponseHeaders(id, r.ResponseHeaders, true)
 		}
 		o.ActionAfterCalls = int(host.GetCurrentHttpStreamAction(id))
@@ -116,6 +129,18 @@ func run(s scenario) (result, error) {
 		out.Logs = append(out.Logs, l...)
 	}
 	return out, nil
+}
+
+func sentLocalResponse(host proxytest.HostEmulator, id uint32) *localResponse {
+	local := host.GetSentLocalResponse(id)
+	if local == nil {
+		return nil
+	}
+	headers := make([][2]string, len(local.Headers))
+	for i, h := range local.Headers {
+		headers[i] = [2]string{string([]byte(h[0])), string([]byte(h[1]))}
+	}
+	return &localResponse{local.StatusCode, string(local.Data), headers, local.GRPCStatus, string([]byte(local.StatusCodeDetail))}
 }
 
 func main() {
