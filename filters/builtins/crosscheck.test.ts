@@ -16,7 +16,10 @@ import { ALGS, type Alg, Signer } from './auth/jwt-tokens.ts';
 import { builtinWasm, wasmPath } from './build.ts';
 
 /** A scenario with a test clock: the host's time starts at timeMs, each request first moves it. */
-type TimedScenario = Scenario & { timeMs: number; requests: Array<ScenarioRequest & { advanceMs?: number }> };
+type TimedScenario = Omit<Scenario, 'requests'> & {
+  timeMs: number;
+  requests: Array<ScenarioRequest & { advanceMs?: number }>;
+};
 
 /** What a client and the upstream see of one request. */
 type Seen = {
