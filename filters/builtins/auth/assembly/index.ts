@@ -220,6 +220,7 @@ class AuthRequest extends HttpContext {
     }
     const now = <i64>(nowMilliseconds() / 1000);
     let accepted = root.cache.get(found.value);
+    const cached = accepted != null;
     if (accepted == null) {
       const verdict = verifyJws(found.value, jwt.keys, jwt.rules);
       if (!verdict.ok) {
@@ -233,12 +234,12 @@ class AuthRequest extends HttpContext {
         missingClaim(claims, jwt.requiredClaims),
         claimHeaderValues(claims, jwt.forwardClaims),
       );
-      // Out of its time window now: not cached (an expired token never comes back into it).
-      if (timeFailure(accepted.exp, accepted.nbf, now, jwt.rules) == null) root.cache.put(found.value, accepted);
     }
     const late = timeFailure(accepted.exp, accepted.nbf, now, jwt.rules);
+    // Only tokens inside their time window are cached; an entry found past it is dropped.
+    if (!cached && late == null) root.cache.put(found.value, accepted);
+    else if (cached && late != null) root.cache.remove(found.value);
     if (late != null) {
-      root.cache.remove(found.value);
       this.deny(401, 'invalid_token', late.message, 'invalid_token');
       return 401;
     }
