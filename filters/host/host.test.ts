@@ -141,6 +141,8 @@ describe('shared data across workers', () => {
     const first = data.get('k')!;
     assert.equal(data.set('k', new Uint8Array([2]), first.cas), 0, 'Ok');
     assert.equal(data.set('k', new Uint8Array([3]), first.cas), 8, 'CasMismatch');
+    assert.deepEqual([...data.get('k')!.value], [2]);
+    assert.deepEqual([...first.value], [1], 'what was read is a snapshot, as a module gets a copy');
   });
 });
 

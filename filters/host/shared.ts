@@ -6,12 +6,21 @@ import { WasmResult } from './abi.ts';
 
 type Result = (typeof WasmResult)[keyof typeof WasmResult];
 
+type Entry = { value: Uint8Array; cas: number };
+
 /** Shared data: a key-value store with a CAS token per key (Envoy's SharedData). */
 export class SharedData {
-  private readonly entries = new Map<string, { value: Uint8Array; cas: number }>();
+  private readonly entries = new Map<string, Entry>();
   private nextCas = 1;
 
-  get(key: string): { value: Uint8Array; cas: number } | undefined {
+  /** A copy of the value and its CAS token. */
+  get(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    return e && { value: e.value.slice(), cas: e.cas };
+  }
+
+  /** The stored entry itself, for the host to copy into a module: do not keep it. */
+  entry(key: string): Readonly<Entry> | undefined {
     return this.entries.get(key);
   }
 
@@ -24,7 +33,15 @@ export class SharedData {
   setFrom(key: string, source: Uint8Array, start: number, end: number, cas: number): Result {
     const current = this.entries.get(key);
     if (cas !== 0 && (current === undefined || current.cas !== cas)) return WasmResult.CasMismatch;
-    this.entries.set(key, { value: source.slice(start, end), cas: this.nextCas++ });
+    if (current !== undefined && current.value.length === end - start) {
+      // Rewritten in place (get hands out copies): a counter updated on every request makes no garbage.
+      const value = current.value;
+      if (value.length > 64) value.set(source.subarray(start, end));
+      else for (let i = start; i < end; i++) value[i - start] = source[i]!;
+      current.cas = this.nextCas++;
+    } else {
+      this.entries.set(key, { value: source.slice(start, end), cas: this.nextCas++ });
+    }
     return WasmResult.Ok;
   }
 

@@ -480,7 +480,7 @@ export class Worker {
         return R.Ok;
       },
       proxy_get_shared_data: (kPtr, kSize, ptrPtr, sizePtr, casPtr) => {
-        const entry = this.host.sharedData.get(this.string(kPtr, kSize));
+        const entry = this.host.sharedData.entry(this.string(kPtr, kSize));
         if (!entry) return R.NotFound;
         this.setU32(casPtr, entry.cas);
         return this.returnBytes(entry.value, ptrPtr, sizePtr);
