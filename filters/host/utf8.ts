@@ -37,10 +37,13 @@ const CACHE_MAX_BYTES = 48;
  * Decodes UTF-8 out of module memory, remembering recent short strings: the same header names,
  * values, property paths and shared-data keys cross the ABI request after request, and hashing and
  * comparing a few bytes costs less than decoding a new string (which a Map then hashes again).
- * Direct-mapped: a new string takes its slot from whatever was there.
+ * Direct-mapped: a new string takes its slot from whatever was there. The bytes of every slot
+ * live in one array, so remembering a string allocates nothing but the string.
  */
 export class Utf8Cache {
-  private readonly keys: Uint8Array[] = Array.from({ length: CACHE_SLOTS }, () => new Uint8Array(0));
+  private readonly bytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX_BYTES);
+  /** Each slot's size in bytes; 0 for an empty slot (the empty string is never cached). */
+  private readonly sizes = new Uint8Array(CACHE_SLOTS);
   private readonly texts: string[] = new Array<string>(CACHE_SLOTS).fill('');
 
   /** The text of mem[start, end); buf is a Buffer over the same memory. */
@@ -53,14 +56,16 @@ export class Utf8Cache {
     let h = 0x811c9dc5 ^ size;
     for (let i = Math.max(start, end - 12); i < end; i++) h = Math.imul(h ^ mem[i]!, 0x01000193);
     const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
-    const key = this.keys[slot]!;
-    if (key.length === size) {
+    const at = slot * CACHE_MAX_BYTES;
+    const bytes = this.bytes;
+    if (this.sizes[slot] === size) {
       let i = 0;
-      while (i < size && key[i] === mem[start + i]) i++;
+      while (i < size && bytes[at + i] === mem[start + i]) i++;
       if (i === size) return this.texts[slot]!;
     }
     const text = buf.toString('utf8', start, end);
-    this.keys[slot] = mem.slice(start, end);
+    for (let i = 0; i < size; i++) bytes[at + i] = mem[start + i]!;
+    this.sizes[slot] = size;
     this.texts[slot] = text;
     return text;
   }
