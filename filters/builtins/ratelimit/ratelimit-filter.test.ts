@@ -99,6 +99,57 @@ describe('rate-limit filter', () => {
     assert.equal(via('198.51.100.2').localResponse, null);
   });
 
+  test('a rule over several parts keys on their combination; the query string is not part of the path', async () => {
+    const h = await host({ rules: [{ name: 'r', descriptors: ['method', 'path'], requests: 1, unit: 'hour' }] });
+    const at = (method: string, path: string) => request(h, { headers: { ':method': method, ':path': path } });
+    assert.equal(at('GET', '/a?x=1').localResponse, null);
+    assert.equal(at('GET', '/a?y=2').localResponse?.status, 429, 'same method and path');
+    assert.equal(at('POST', '/a').localResponse, null);
+    assert.equal(at('GET', '/b').localResponse, null);
+    // Length-prefixed parts: "GE" + "T/a" is not "GET" + "/a".
+    assert.equal(at('GE', 'T/a').localResponse, null);
+  });
+
+  test('per route: the route name keys the bucket; a request without one is not limited by the rule', async () => {
+    const h = await host({ rules: [{ name: 'r', descriptors: ['route'], requests: 1, unit: 'hour' }] });
+    const on = (route?: string) => {
+      const s = h.newStream();
+      if (route !== undefined) s.properties.set('xds.route_name', new TextEncoder().encode(route));
+      s.sendRequestHeaders({ ':method': 'GET', ':path': '/', ':authority': 'x' });
+      return s;
+    };
+    assert.equal(on('orders').localResponse, null);
+    assert.equal(on('orders').localResponse?.status, 429);
+    assert.equal(on('users').localResponse, null);
+    assert.equal(on().localResponse, null);
+    assert.equal(on().localResponse, null);
+  });
+
+  test('the client IP is the address without its port, IPv6 included', async () => {
+    const h = await host({ rules: [{ name: 'r', descriptors: ['client_ip'], requests: 1, unit: 'hour' }] });
+    assert.equal(request(h, { ip: '[2001:db8::1]' }).localResponse, null);
+    assert.equal(request(h, { ip: '[2001:db8::1]' }).localResponse?.status, 429);
+    const s = h.newStream();
+    s.properties.set('source.address', new TextEncoder().encode('[2001:db8::1]:51000'));
+    s.sendRequestHeaders({ ':method': 'GET', ':path': '/', ':authority': 'x' });
+    assert.equal(s.localResponse?.status, 429, 'another port of the same client');
+    assert.equal(request(h, { ip: '[2001:db8::2]' }).localResponse, null);
+  });
+
+  test('X-Forwarded-For entries are trimmed, ports dropped; too few entries fall back to the peer', async () => {
+    const h = await host({
+      xffTrustedHops: 2,
+      rules: [{ name: 'r', descriptors: ['client_ip'], requests: 1, unit: 'hour' }],
+    });
+    const via = (xff: string, ip = '10.0.0.1') => request(h, { ip, headers: { 'x-forwarded-for': xff } });
+    assert.equal(via('1.1.1.1,\t203.0.113.9:4711 , 198.51.100.1').localResponse, null);
+    assert.equal(via('203.0.113.9,198.51.100.1').localResponse?.status, 429, 'same client, other spacing');
+    // Unicode spaces are trimmed as String#trim does.
+    assert.equal(via('\u00a0203.0.113.9\u00a0, 198.51.100.1').localResponse?.status, 429);
+    assert.equal(via('198.51.100.1').localResponse, null, 'one entry: the peer 10.0.0.1');
+    assert.equal(via('198.51.100.1', '10.0.0.1').localResponse?.status, 429);
+  });
+
   test('a bad configuration is refused in onConfigure with a logged reason', async () => {
     const h = await FilterHost.load(wasm, { configuration: { rules: [{ name: 'r', requests: -1 }] } });
     assert.equal(h.configured, false);
