@@ -150,6 +150,25 @@ describe('rate-limit filter', () => {
     assert.equal(via('198.51.100.1', '10.0.0.1').localResponse?.status, 429);
   });
 
+  test('memory stays flat under load from many clients', async () => {
+    const h = await host({
+      maxKeys: 1000,
+      rules: [{ name: 'r', descriptors: ['client_ip'], requests: 5, unit: 'second' }],
+    });
+    const run = (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const s = request(h, { ip: `10.1.${(i >> 8) & 15}.${i & 255}` });
+        if (!s.localResponse) s.sendResponseHeaders({ ':status': '200' });
+        s.complete();
+      }
+    };
+    run(0, 5000);
+    const after5k = h.workers[0]!.memoryBytes;
+    run(5000, 30000);
+    assert.equal(h.workers[0]!.memoryBytes, after5k);
+    assert.equal(h.failure, undefined);
+  });
+
   test('a bad configuration is refused in onConfigure with a logged reason', async () => {
     const h = await FilterHost.load(wasm, { configuration: { rules: [{ name: 'r', requests: -1 }] } });
     assert.equal(h.configured, false);
