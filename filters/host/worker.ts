@@ -228,6 +228,11 @@ export class Worker {
     return this.mem().slice(ptr, ptr + size);
   }
 
+  /** Module memory itself, not a copy: for what is decoded at once (header pairs). */
+  private region(ptr: number, size: number): Uint8Array {
+    return this.mem().subarray(ptr, ptr + size);
+  }
+
   string(ptr: number, size: number): string {
     return this.strings.decode(this.mem(), this.buf, ptr, ptr + size);
   }
@@ -466,7 +471,7 @@ export class Worker {
         if (!s) return R.NotFound;
         let headers: Array<[string, string]>;
         try {
-          headers = decodePairs(this.bytes(hPtr, hSize));
+          headers = decodePairs(this.region(hPtr, hSize));
         } catch {
           return R.BadArgument;
         }
@@ -544,7 +549,7 @@ export class Worker {
         const map = this.headerMap(type);
         if (!map) return R.BadArgument;
         try {
-          map.pairs = decodePairs(this.bytes(ptr, size)).map(([k, v]) => [k.toLowerCase(), v]);
+          map.pairs = decodePairs(this.region(ptr, size)).map(([k, v]) => [k.toLowerCase(), v]);
         } catch {
           return R.BadArgument;
         }
@@ -594,8 +599,8 @@ export class Worker {
         let headers: HeaderList;
         let trailers: HeaderList;
         try {
-          headers = new HeaderList(decodePairs(this.bytes(hPtr, hSize)));
-          trailers = new HeaderList(decodePairs(this.bytes(tPtr, tSize)));
+          headers = new HeaderList(decodePairs(this.region(hPtr, hSize)));
+          trailers = new HeaderList(decodePairs(this.region(tPtr, tSize)));
         } catch {
           return R.BadArgument;
         }
