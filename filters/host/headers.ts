@@ -2,6 +2,7 @@
 // lower-cased, a name may repeat, get returns the first value, add appends an entry, replace sets
 // the first entry and drops the others, remove drops all entries of the name. Plus the proxy-wasm
 // wire format for header pairs.
+import type { Utf8Cache } from './utf8.ts';
 import { bufferOf, utf8Length } from './utf8.ts';
 
 export type HeaderPairs = Array<[string, string]>;
@@ -124,8 +125,11 @@ export function encodePairs(pairs: HeaderPairs): Uint8Array {
   return out;
 }
 
-/** Decodes encodePairs' format; throws on a malformed buffer (the host answers BadArgument). */
-export function decodePairs(bytes: Uint8Array): HeaderPairs {
+/**
+ * Decodes encodePairs' format; throws on a malformed buffer (the host answers BadArgument). The host
+ * passes its cache of recent strings: the same header names come by on every request.
+ */
+export function decodePairs(bytes: Uint8Array, strings?: Utf8Cache): HeaderPairs {
   if (bytes.length === 0) return [];
   if (bytes.length < 4) throw new Error('header pairs: buffer shorter than its count');
   const buf = bufferOf(bytes);
@@ -137,9 +141,9 @@ export function decodePairs(bytes: Uint8Array): HeaderPairs {
     const k = buf.readUInt32LE(4 + i * 8);
     const v = buf.readUInt32LE(8 + i * 8);
     if (data + k + v + 2 > bytes.length) throw new Error('header pairs: data runs past the buffer');
-    const key = buf.toString('utf8', data, data + k);
+    const key = strings ? strings.decode(bytes, buf, data, data + k) : buf.toString('utf8', data, data + k);
     data += k + 1;
-    const value = buf.toString('utf8', data, data + v);
+    const value = strings ? strings.decode(bytes, buf, data, data + v) : buf.toString('utf8', data, data + v);
     data += v + 1;
     out.push([key, value]);
   }

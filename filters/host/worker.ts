@@ -4,6 +4,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { LogLevelName, MetricKind } from './abi.ts';
 import { BufferType, LOG_LEVELS, MapType, MetricType, WasmResult } from './abi.ts';
+import type { HeaderPairs } from './headers.ts';
 import { decodePairs, encodePairs, HeaderList } from './headers.ts';
 import type { HostState } from './host-state.ts';
 import { HttpCall } from './http-call.ts';
@@ -228,9 +229,9 @@ export class Worker {
     return this.mem().slice(ptr, ptr + size);
   }
 
-  /** Module memory itself, not a copy: for what is decoded at once (header pairs). */
-  private region(ptr: number, size: number): Uint8Array {
-    return this.mem().subarray(ptr, ptr + size);
+  /** Header pairs (proxy-wasm encoding) decoded straight from module memory. */
+  private pairsAt(ptr: number, size: number): HeaderPairs {
+    return decodePairs(this.mem().subarray(ptr, ptr + size), this.strings);
   }
 
   string(ptr: number, size: number): string {
@@ -471,7 +472,7 @@ export class Worker {
         if (!s) return R.NotFound;
         let headers: Array<[string, string]>;
         try {
-          headers = decodePairs(this.region(hPtr, hSize));
+          headers = this.pairsAt(hPtr, hSize);
         } catch {
           return R.BadArgument;
         }
@@ -549,7 +550,7 @@ export class Worker {
         const map = this.headerMap(type);
         if (!map) return R.BadArgument;
         try {
-          map.pairs = decodePairs(this.region(ptr, size)).map(([k, v]) => [k.toLowerCase(), v]);
+          map.pairs = this.pairsAt(ptr, size).map(([k, v]) => [k.toLowerCase(), v]);
         } catch {
           return R.BadArgument;
         }
@@ -599,8 +600,8 @@ export class Worker {
         let headers: HeaderList;
         let trailers: HeaderList;
         try {
-          headers = new HeaderList(decodePairs(this.region(hPtr, hSize)));
-          trailers = new HeaderList(decodePairs(this.region(tPtr, tSize)));
+          headers = new HeaderList(this.pairsAt(hPtr, hSize));
+          trailers = new HeaderList(this.pairsAt(tPtr, tSize));
         } catch {
           return R.BadArgument;
         }
