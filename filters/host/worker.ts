@@ -209,8 +209,8 @@ export class Worker {
   }
 
   private mem(): Uint8Array {
-    // memory.grow detaches the old buffer, and a detached view reads as empty: only then look the
-    // new buffer up, rather than on every host call.
+    // memory.grow detaches the old buffer (proxy-wasm memory is never shared), and a detached view
+    // reads as empty: only then look the new buffer up, rather than on every host call.
     if (this.u8.byteLength === 0) {
       const buffer = (this.exports.memory as { buffer: ArrayBuffer }).buffer;
       this.u8 = new Uint8Array(buffer);
