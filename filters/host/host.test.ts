@@ -120,6 +120,22 @@ describe('JSON and base64 in the module', () => {
     s.sendRequestHeaders({ ...get, 'x-probe': 'base64', 'x-arg': Buffer.from(text).toString('base64url') });
     assert.equal(s.localResponse?.body, `${text}|${Buffer.from(text).toString('base64url')}`);
   });
+
+  it('values larger than the module memory arrive whole (the memory grows while the host copies them in)', async () => {
+    const host = await probe();
+    const before = host.workers[0]!.memoryBytes;
+    const text = 'ålice € '.repeat(100_000);
+    const b64 = Buffer.from(text).toString('base64url');
+    const s = host.newStream();
+    s.sendRequestHeaders({ ...get, 'x-probe': 'base64', 'x-arg': b64 });
+    assert.ok(host.workers[0]!.memoryBytes > before + b64.length, 'the module memory grew');
+    assert.equal(s.localResponse?.body, `${text}|${b64}`);
+    const peer = `10.0.0.1:${'9'.repeat(2_000_000)}`;
+    const p = host.newStream();
+    p.properties.set('source.address', new TextEncoder().encode(peer));
+    p.sendRequestHeaders({ ...get, 'x-probe': 'props' });
+    assert.equal(p.request.headers.get('x-prop-source'), peer);
+  });
 });
 
 describe('shared data across workers', () => {
