@@ -24,8 +24,14 @@ import {
 import { type DeltaRequest, type DeltaResponse, DeltaStream } from './delta-stream.ts';
 import type { GatewayKey } from './identity.ts';
 import { createXdsMetrics, typeLabel, type XdsMetrics, type XdsProtocol } from './metrics.ts';
-import { pushOrder as allTypes, type EncodedResource, entriesOf, type ResourcesByTypeUrl } from './resources.ts';
-import { type GatewaySnapshot, SnapshotCache, type SnapshotChange } from './snapshot-cache.ts';
+import { pushOrder as allTypes, type EncodedResource, type ResourcesByTypeUrl } from './resources.ts';
+import {
+  type GatewaySnapshot,
+  SnapshotCache,
+  type SnapshotChange,
+  type TypeSnapshot,
+  typeSnapshot,
+} from './snapshot-cache.ts';
 import { type RequestOutcome, type SotwRequest, type SotwResponse, SotwStream } from './sotw-stream.ts';
 
 export interface XdsServerOptions {
@@ -214,13 +220,19 @@ export class XdsServer {
    * Returns what changed for its Envoys.
    */
   setSnapshot(gateway: GatewayKey, resources: ResourcesByTypeUrl, options: SetSnapshotOptions = {}): SnapshotChange {
-    const byType = new Map(entriesOf(resources));
-    const proxyless = new Map<string, readonly EncodedResource[]>(
-      proxylessSharedTypes.map((typeUrl) => [typeUrl, byType.get(typeUrl) ?? []]),
-    );
-    proxyless.set(TypeUrls.listener, options.proxylessListeners ?? []);
-    this.proxylessCache.set(gateway, proxyless, options.seenAt);
-    return this.cache.set(gateway, byType, options.seenAt);
+    const seenAt = options.seenAt ?? performance.now();
+    const change = this.cache.set(gateway, resources, seenAt);
+    // The proxyless view shares the Envoy view's routes, clusters and endpoints (same objects, hashed
+    // once); only its Listeners, the API listeners, are its own.
+    const envoy = this.cache.get(gateway);
+    const proxyless = new Map<string, TypeSnapshot>();
+    for (const typeUrl of proxylessSharedTypes) {
+      const shared = envoy?.get(typeUrl);
+      if (shared) proxyless.set(typeUrl, shared);
+    }
+    proxyless.set(TypeUrls.listener, typeSnapshot(options.proxylessListeners ?? [], TypeUrls.listener, seenAt));
+    this.proxylessCache.setTypes(gateway, proxyless, seenAt);
+    return change;
   }
 
   /** The Gateway is gone: its streams see every resource removed. */

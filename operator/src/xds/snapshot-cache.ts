@@ -32,14 +32,20 @@ export type SnapshotListener = (change: SnapshotChange) => void;
 
 const emptyResources: ReadonlyMap<string, StoredResource> = new Map();
 const emptyVersion = setVersion(emptyResources);
+const emptyType: TypeSnapshot = { resources: emptyResources, version: emptyVersion, changedAt: 0 };
 
-function storeType(resources: readonly { name: string; bytes: Uint8Array }[], typeUrl: string) {
+/** One type's resources, hashed and versioned (`changedAt`: when the change that produced them was seen). */
+export function typeSnapshot(
+  resources: readonly { name: string; bytes: Uint8Array }[],
+  typeUrl: string,
+  changedAt: number,
+): TypeSnapshot {
   const stored = new Map<string, StoredResource>();
   for (const { name, bytes } of resources) {
     if (stored.has(name)) throw new Error(`duplicate ${typeUrl} resource ${JSON.stringify(name)}`);
     stored.set(name, { bytes, hash: contentHash(bytes) });
   }
-  return stored;
+  return { resources: stored, version: stored.size === 0 ? emptyVersion : setVersion(stored), changedAt };
 }
 
 export class SnapshotCache {
@@ -54,22 +60,33 @@ export class SnapshotCache {
    * latency metric; it defaults to now.
    */
   set(gateway: GatewayKey, resources: ResourcesByTypeUrl, seenAt: number = performance.now()): SnapshotChange {
-    const given = new Map<string, Map<string, StoredResource>>();
+    const given = new Map<string, TypeSnapshot>();
     for (const [typeUrl, list] of entriesOf(resources)) {
       if (!servedTypeUrls.has(typeUrl)) throw new Error(`the xDS server does not serve type ${typeUrl}`);
-      given.set(typeUrl, storeType(list, typeUrl));
+      given.set(typeUrl, typeSnapshot(list, typeUrl, seenAt));
     }
+    return this.setTypes(gateway, given, seenAt);
+  }
+
+  /**
+   * Replaces a Gateway's resources with ready-made type snapshots, such as another cache's: they are
+   * shared, not copied or hashed again. A missing type means none.
+   */
+  setTypes(
+    gateway: GatewayKey,
+    types: ReadonlyMap<string, TypeSnapshot>,
+    seenAt: number = performance.now(),
+  ): SnapshotChange {
     const previous = this.#snapshots.get(gateway);
     const next = new Map<string, TypeSnapshot>();
     const changed: string[] = [];
     for (const typeUrl of pushOrder) {
-      const stored = given.get(typeUrl) ?? emptyResources;
-      const version = stored.size === 0 ? emptyVersion : setVersion(stored);
+      const given = types.get(typeUrl) ?? emptyType;
       const before = previous?.get(typeUrl);
-      if (before && before.version === version) {
+      if (before && before.version === given.version) {
         next.set(typeUrl, before);
       } else {
-        next.set(typeUrl, { resources: stored, version, changedAt: seenAt });
+        next.set(typeUrl, given.changedAt === seenAt ? given : { ...given, changedAt: seenAt });
         // A Gateway seen for the first time "changes" every type, so open watches get answered.
         changed.push(typeUrl);
       }
