@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { repoRoot } from '../harness/go-tools.ts';
+import type { MemoryLimit } from '../harness/memory-limit.ts';
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -28,14 +29,19 @@ export interface OperatorArgs {
   /** Watch every namespace (no --namespace); `namespace` is then only the operator's own. */
   allNamespaces?: boolean;
   extraArgs?: string[];
+  /** Run it inside this memory limit, as its Deployment's container limit would (bench/xds-apiserver.ts). */
+  memoryLimit?: MemoryLimit;
 }
 
 export function startOperator(a: OperatorArgs): OperatorProcess {
   const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
+  const main = path.join(repoRoot, 'operator', 'src', 'main.ts');
+  // The wrapper's shell execs node, so the child's pid stays the operator's.
+  const launch = a.memoryLimit?.wrap(node, [main]) ?? { command: node, args: [main] };
   const child = spawn(
-    node,
+    launch.command,
     [
-      path.join(repoRoot, 'operator', 'src', 'main.ts'),
+      ...launch.args,
       '--kubeconfig',
       a.kubeconfigPath,
       ...(a.allNamespaces ? [] : ['--namespace', a.namespace]),
