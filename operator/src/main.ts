@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     writeListenerStatus: !issuer,
     // WasmFilter / FilterPolicy status is written by the leader only: catch up on becoming it.
     onStartedLeading: () => xds?.filters.resync(),
+    onFleetObject: (type, obj) => xds?.filters.fleetObjectChanged(type, obj),
     log,
     metrics,
   });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, type KubernetesObject, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { init } from '../../filters/cli/main.ts';
 import { push } from '../../filters/cli/push.ts';
 import { envoyType, TypeUrls } from '../../operator/src/envoy/protos.ts';
@@ -468,5 +468,26 @@ describe('filter distribution through the operator process', () => {
     } finally {
       rmSync(path.dirname(dir), { recursive: true, force: true });
     }
+  });
+
+  it("ships each Envoy pod its share of a Gateway-wide limit: x-legate-fill follows the Deployment's ready replicas", async () => {
+    const filter = wasmFilter(teamA, 'hello', 'hello-wasm', moduleSha);
+    const schema = filter.spec.configSchema as { properties: Record<string, unknown> };
+    schema.properties.replicas = { type: 'integer', minimum: 1, 'x-legate-fill': 'gatewayReadyReplicas' };
+    await apply(filter);
+    const shipped = () => {
+      const bytes = a.bytes(TypeUrls.extensionConfig, filterName);
+      return bytes && (JSON.parse(wasmOf(bytes).configuration) as { replicas?: number }).replicas;
+    };
+    await a.until('replicas 1 while no Envoy pod is ready', () => (shipped() === 1 ? true : undefined));
+    // The test cluster runs no pods: the Deployment's status is written here, as its controller would.
+    await cluster
+      .kubeConfig()
+      .makeApiClient(AppsV1Api)
+      .patchNamespacedDeploymentStatus(
+        { namespace: teamA, name: 'legate-web', body: { status: { replicas: 3, readyReplicas: 3 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await a.until('replicas 3 once three pods are ready', () => (shipped() === 3 ? true : undefined));
   });
 });

@@ -30,7 +30,7 @@ function offline(): KubeConfig {
   return kc;
 }
 
-function setup() {
+function setup(configSchema?: Record<string, unknown>) {
   const store = new ObjectStore();
   store.upsert(Kinds.gatewayClass, obj({ metadata: { name: 'legate' }, spec: { controllerName } }));
   for (const ns of ['team-a', 'team-b']) {
@@ -55,7 +55,7 @@ function setup() {
   );
   const filter: WasmFilter = {
     metadata: { namespace: 'team-a', name: 'f' },
-    spec: { source: { type: 'ConfigMap', configMap: { name: 'm', key: 'filter.wasm' } } },
+    spec: { source: { type: 'ConfigMap', configMap: { name: 'm', key: 'filter.wasm' } }, configSchema },
   };
   store.upsert(FilterKinds.wasmFilter, obj(filter));
   const policy = (config: Record<string, unknown>): FilterPolicy => ({
@@ -126,6 +126,66 @@ describe('FilterSync', () => {
       (translateGateway(index, key, { hooks })?.resources[TypeUrls.extensionConfig] ?? []).map((r) => r.name);
     assert.deepEqual(ecds('team-a/web'), ['team-a/web/filter/team-a/p/one']);
     assert.deepEqual(ecds('team-b/web'), []);
+    sync.stop();
+  });
+
+  it("fills a schema's x-legate-fill field with the Gateway's ready Envoy replicas, and follows scaling", async () => {
+    const { store, sync, batch, pokes } = setup({
+      type: 'object',
+      properties: {
+        v: { type: 'integer' },
+        replicas: { type: 'integer', minimum: 1, maximum: 100, 'x-legate-fill': 'gatewayReadyReplicas' },
+      },
+    });
+    store.upsert(
+      FilterKinds.filterPolicy,
+      obj({
+        metadata: { namespace: 'team-a', name: 'p' },
+        spec: {
+          targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'r' }],
+          filters: [{ name: 'one', filterRef: { name: 'f' }, config: { v: 1, replicas: 50 } }],
+        },
+      }),
+    );
+    sync.start();
+    await sync.pipeline.idle();
+    const replicasShipped = (hooks: ReturnType<typeof batch>['hooks']) => {
+      const index = indexInput({
+        controllerName,
+        gatewayClasses: store.list(Kinds.gatewayClass),
+        gateways: store.list(Kinds.gateway),
+        httpRoutes: store.list('HTTPRoute'),
+      });
+      const [ecds] = translateGateway(index, 'team-a/web', { hooks })?.resources[TypeUrls.extensionConfig] ?? [];
+      const wasm = (ecds as unknown as { resource?: { typedConfig: { config: { configuration: { value: string } } } } })
+        ?.resource;
+      return JSON.parse(wasm?.typedConfig.config.configuration.value ?? '{}').replicas;
+    };
+    assert.equal(replicasShipped(batch().hooks), 1, "no ready pod seen yet: 1, over the policy's own value");
+
+    const deployment = (readyReplicas: number) =>
+      obj({
+        kind: 'Deployment',
+        metadata: {
+          namespace: 'team-a',
+          name: 'legate-web',
+          ownerReferences: [{ kind: 'Gateway', name: 'web', apiVersion: 'gateway.networking.k8s.io/v1', uid: 'u' }],
+        },
+        status: { readyReplicas },
+      });
+    const before = pokes();
+    sync.fleetObjectChanged('MODIFIED', deployment(3));
+    assert.equal(pokes(), before + 1, 'a scale event asks for a batch');
+    const scaled = batch();
+    assert.deepEqual([...scaled.changed], ['team-a/web'], "only the scaled Gateway's filters change");
+    assert.equal(replicasShipped(scaled.hooks), 3);
+
+    sync.fleetObjectChanged('MODIFIED', deployment(3));
+    assert.equal(pokes(), before + 1, 'the same count again is not a change');
+    sync.fleetObjectChanged('MODIFIED', deployment(500));
+    assert.equal(replicasShipped(batch().hooks), 100, "capped at the schema's maximum");
+    sync.fleetObjectChanged('DELETED', deployment(500));
+    assert.equal(replicasShipped(batch().hooks), 1);
     sync.stop();
   });
 });

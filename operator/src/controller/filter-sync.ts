@@ -10,6 +10,7 @@
 
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { canonicalJson } from '../filters/config-schema.ts';
+import { fillConfig, fillsOf } from '../filters/gateway-fill.ts';
 import { filterRenderHooks } from '../filters/hooks.ts';
 import { ModuleCache } from '../filters/module-cache.ts';
 import { DEFAULT_LIMITS, ModulePipeline } from '../filters/module-pipeline.ts';
@@ -27,6 +28,7 @@ import {
 import { wasmFilterStatus } from '../filters/wasm-filter-status.ts';
 import type { Condition, GatewayClass } from '../k8s/gateway-api.ts';
 import type { IndexedInput, RenderHooks } from '../translate/index.ts';
+import type { WatchEventType } from './framework-watch.ts';
 import type { Logger } from './log.ts';
 import type { StoredKind } from './operator.ts';
 import type { ObjectStore, StoreChange } from './store.ts';
@@ -101,6 +103,8 @@ export class FilterSync {
   readonly #written = new Map<string, string>();
   #queue: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
+  /** Gateway key → ready replicas of its Envoy Deployment (absent: none ready, or not seen yet). */
+  readonly #readyReplicas = new Map<string, number>();
 
   constructor(options: FilterSyncOptions) {
     this.#o = options;
@@ -178,6 +182,7 @@ export class FilterSync {
       policies,
       module: (key) => this.pipeline.serving(key),
     });
+    this.#fillGatewayFields(resolution);
     const fingerprints = new Map<string, string>();
     for (const [key, filters] of resolution.byGateway) fingerprints.set(key, fingerprint(filters));
     const changed = new Set<string>();
@@ -187,6 +192,43 @@ export class FilterSync {
     this.#fingerprints = fingerprints;
     this.#writePolicies(resolution);
     return { hooks: filterRenderHooks(resolution), changed };
+  }
+
+  /**
+   * A managed fleet object was added, changed or deleted: a Deployment's ready replicas are what
+   * filters that ask for `gatewayReadyReplicas` get (each rate-limit pod enforces its share), so a
+   * scale up or down ships them a new configuration.
+   */
+  fleetObjectChanged(type: WatchEventType, obj: KubernetesObject): void {
+    if (obj.kind !== 'Deployment' || !obj.metadata?.namespace) return;
+    const owner = obj.metadata.ownerReferences?.find((o) => o.kind === 'Gateway');
+    if (!owner) return;
+    const key = `${obj.metadata.namespace}/${owner.name}`;
+    const ready =
+      type === 'DELETED' ? 0 : ((obj as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0);
+    if ((this.#readyReplicas.get(key) ?? 0) === ready) return;
+    if (ready === 0) this.#readyReplicas.delete(key);
+    else this.#readyReplicas.set(key, ready);
+    if (this.#unsubscribe) this.#o.poke();
+  }
+
+  /** Writes each Gateway's facts into the config fields its filters' schemas ask the operator to fill. */
+  #fillGatewayFields(resolution: PolicyResolution): void {
+    const fillsByFilter = new Map(
+      this.#o.store
+        .list<WasmFilter>(FilterKinds.wasmFilter)
+        .map((f) => [`${f.metadata.namespace ?? 'default'}/${f.metadata.name}`, fillsOf(f.spec.configSchema).fills]),
+    );
+    for (const [gateway, filters] of resolution.byGateway) {
+      const facts = { readyReplicas: this.#readyReplicas.get(gateway) ?? 0 };
+      resolution.byGateway.set(
+        gateway,
+        filters.map((f) => {
+          const fills = fillsByFilter.get(f.filterKey) ?? [];
+          return fills.length === 0 ? f : { ...f, configJson: fillConfig(f.configJson, fills, facts) };
+        }),
+      );
+    }
   }
 
   #onChange(change: StoreChange): void {

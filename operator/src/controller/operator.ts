@@ -10,7 +10,7 @@ import { FieldManager, Labels } from '../infra/names.ts';
 import { ProxyConfigGroup, ProxyConfigPlural, ProxyConfigVersion } from '../infra/proxy-config.ts';
 import { FleetReconciler, type GatewayCertificateIssuer } from '../infra/reconciler.ts';
 import { EventRecorder } from './events.ts';
-import { FrameworkWatches, type WatchTarget } from './framework-watch.ts';
+import { FrameworkWatches, type WatchEventType, type WatchTarget } from './framework-watch.ts';
 import { GatewayController, Kinds } from './gateway-controller.ts';
 import { defaultLeaseTiming, LeaderElector } from './leader-election.ts';
 import { listPages } from './list-pages.ts';
@@ -65,6 +65,8 @@ export interface OperatorSettings {
   extraKinds?: StoredKind[];
   log: Logger;
   metrics: OperatorMetrics;
+  /** Called with every watch event of a managed fleet object (filters follow the Envoy replicas). */
+  onFleetObject?: (type: WatchEventType, obj: KubernetesObject) => void;
   /** Called when this replica starts leading (other status writers catch up then). */
   onStartedLeading?: () => void;
   /** Called when leadership is lost; the default exits so Kubernetes restarts the replica clean. */
@@ -140,9 +142,11 @@ export class LegateOperator {
       const [group, version] = fk.apiVersion.includes('/') ? fk.apiVersion.split('/') : ['', fk.apiVersion];
       await this.#watches.watch(
         { group: group as string, version: version as string, plural: fk.plural, namespace: this.#s.namespace },
-        (_type, obj) => {
+        (type, obj) => {
           const labels = (obj.metadata as { labels?: Record<string, string> } | undefined)?.labels;
-          if (labels?.[Labels.managedBy] === 'legate') this.controller.onManagedObject(obj);
+          if (labels?.[Labels.managedBy] !== 'legate') return;
+          this.controller.onManagedObject(obj);
+          this.#s.onFleetObject?.(type, obj as KubernetesObject);
         },
       );
     }

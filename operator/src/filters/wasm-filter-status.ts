@@ -4,6 +4,7 @@
 
 import type { Condition } from '../k8s/gateway-api.ts';
 import { schemaProblem } from './config-schema.ts';
+import { fillsOf } from './gateway-fill.ts';
 import { formatBytes } from './module-check.ts';
 import type { ModuleState } from './module-pipeline.ts';
 import { describeSource } from './module-source.ts';
@@ -63,13 +64,11 @@ function readyCondition(state: ModuleState | undefined, policy: FailurePolicy): 
 
 /** `Accepted`: the spec is usable beyond what the CRD can check (today: configSchema compiles). */
 function schemaCondition(filter: WasmFilter): Condition {
-  const problem = schemaProblem(filter.spec.configSchema);
+  const invalid = schemaProblem(filter.spec.configSchema);
+  const problem = invalid
+    ? `is not a valid JSON Schema: ${invalid}; every FilterPolicy using this filter is Invalid`
+    : fillsOf(filter.spec.configSchema).problem;
   return problem
-    ? {
-        type: 'Accepted',
-        status: 'False',
-        reason: 'InvalidConfigSchema',
-        message: `spec.configSchema is not a valid JSON Schema: ${problem}; every FilterPolicy using this filter is Invalid`,
-      }
+    ? { type: 'Accepted', status: 'False', reason: 'InvalidConfigSchema', message: `spec.configSchema ${problem}` }
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'spec accepted' };
 }
