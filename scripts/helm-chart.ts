@@ -1,6 +1,6 @@
 // Keeps the Helm chart (helm/) in step with its sources:
 //   node scripts/helm-chart.ts sync-crds   copy crds/*.yaml into helm/crds/ (the top-level crds/ is the one source)
-//   node scripts/helm-chart.ts sync-filters copy the built-in filter modules (filters/builtins/build) into helm/filters/
+//   node scripts/helm-chart.ts sync-filters copy the built-in filter modules (filters/builtins/build) and schemas into helm/filters/
 //   node scripts/helm-chart.ts docs        regenerate the values table in helm/README.md from values.schema.json
 //   node scripts/helm-chart.ts check       exit 1 when either of the above would change a file
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ export function syncCrds(): void {
   for (const f of yamlFiles(sourceCrds)) writeFileSync(path.join(chartCrds, f), readFileSync(path.join(sourceCrds, f)));
 }
 
-/** Copies the shipped built-in modules (built by `npm run build -w filters`) into the chart; returns their names. */
+/** Copies the shipped built-in modules (built by `npm run build -w filters`) and their config schemas into the chart; returns their names. */
 export async function syncFilters(targetChartDir = chartDir): Promise<string[]> {
   // Imported here: it loads the AssemblyScript compiler, which the other commands do not need.
   const { MODULES, wasmPath } = await import('../filters/builtins/build.ts');
@@ -47,6 +47,10 @@ export async function syncFilters(targetChartDir = chartDir): Promise<string[]> 
     const built = wasmPath(name as keyof typeof MODULES);
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build -w filters first`);
     writeFileSync(path.join(target, `${name}.wasm`), readFileSync(built));
+    // The configuration schema goes with it: the chart's WasmFilter carries it, so the operator
+    // rejects a bad FilterPolicy before anything reaches Envoy, and fills `x-legate-fill` fields.
+    const schema = path.join(repoRoot, 'filters', 'builtins', name, 'config.schema.json');
+    if (existsSync(schema)) writeFileSync(path.join(target, `${name}.schema.json`), readFileSync(schema));
     names.push(name);
   }
   return names;

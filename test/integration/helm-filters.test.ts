@@ -3,7 +3,7 @@
 // exact bytes, and the API server (WasmFilter CRD rules, ConfigMap size limit) accepts them.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,13 +15,17 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { builtinWasm, MODULES, type ModuleName } from '../../filters/builtins/build.ts';
-import { syncFilters } from '../../scripts/helm-chart.ts';
+import { repoRoot, syncFilters } from '../../scripts/helm-chart.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { chartDir, type Helm, helmCli, kubeVersion, objectId, parseObjects } from '../harness/helm.ts';
 
 type Obj = KubernetesObject & {
   binaryData?: Record<string, string>;
-  spec?: { source: { configMap: { name: string; key: string; sha256: string } }; failurePolicy: string };
+  spec?: {
+    source: { configMap: { name: string; key: string; sha256: string } };
+    failurePolicy: string;
+    configSchema?: unknown;
+  };
 };
 
 describe('helm chart: built-in filters', () => {
@@ -66,6 +70,10 @@ describe('helm chart: built-in filters', () => {
       const shipped = Buffer.from(cm?.binaryData?.[configMap.key] ?? '', 'base64');
       assert.ok(shipped.equals(Buffer.from(bytes)), `${name}: the ConfigMap holds the built module`);
       assert.equal(configMap.sha256, createHash('sha256').update(bytes).digest('hex'));
+      const schema = JSON.parse(
+        readFileSync(path.join(repoRoot, 'filters', 'builtins', name, 'config.schema.json'), 'utf8'),
+      );
+      assert.deepEqual(filter.spec.configSchema, schema, `${name}: the WasmFilter carries the filter's config schema`);
     }
     const policy = (name: string) =>
       objects.find((o) => o.kind === 'WasmFilter' && o.metadata?.name === `legate-${name}`)?.spec?.failurePolicy;
