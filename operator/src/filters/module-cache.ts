@@ -1,7 +1,9 @@
-// Verified modules by SHA-256, in memory and (optionally) on disk, each with a size bound. The disk
-// copy lets a restarted operator serve a pinned HTTPS module again without downloading it (principle
-// "never go backwards": the same bytes as before the restart, even while the source is down).
-// Entries are content-addressed, so a stale entry cannot exist; a corrupt file is re-checked and dropped.
+// Verified modules by namespace and SHA-256, in memory and (optionally) on disk, each with a size
+// bound. The disk copy lets a restarted operator serve a pinned HTTPS module again without downloading
+// it (principle "never go backwards": the same bytes as before the restart, even while the source is
+// down). Entries are content-addressed, so a stale entry cannot exist; a corrupt file is re-checked
+// and dropped. Entries are per namespace: a digest another team's source delivered is not a way to
+// get that team's module without being able to download it (tenant isolation).
 
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +19,8 @@ export interface ModuleCacheOptions {
 }
 
 const SHA256 = /^[a-f0-9]{64}$/;
+/** A namespace name, so it is safe as a folder name. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class ModuleCache {
   readonly #options: ModuleCacheOptions;
@@ -32,14 +36,16 @@ export class ModuleCache {
     return this.#memoryBytes;
   }
 
-  async get(sha256: string): Promise<VerifiedModule | undefined> {
-    const hit = this.#memory.get(sha256);
+  /** The module a source in `namespace` delivered with this digest, if cached. */
+  async get(namespace: string, sha256: string): Promise<VerifiedModule | undefined> {
+    const key = `${namespace}/${sha256}`;
+    const hit = this.#memory.get(key);
     if (hit) {
-      this.#memory.delete(sha256);
-      this.#memory.set(sha256, hit);
+      this.#memory.delete(key);
+      this.#memory.set(key, hit);
       return hit;
     }
-    const file = this.#file(sha256);
+    const file = this.#file(namespace, sha256);
     if (!file) return undefined;
     const bytes = await readFile(file).catch(() => undefined);
     if (!bytes) return undefined;
@@ -48,46 +54,58 @@ export class ModuleCache {
       await unlink(file).catch(() => {});
       return undefined;
     }
-    this.#remember(checked.module);
+    this.#remember(key, checked.module);
     return checked.module;
   }
 
-  async put(module: VerifiedModule): Promise<void> {
-    this.#remember(module);
-    const file = this.#file(module.sha256);
+  /** Keeps a module a source in `namespace` delivered. */
+  async put(namespace: string, module: VerifiedModule): Promise<void> {
+    this.#remember(`${namespace}/${module.sha256}`, module);
+    const file = this.#file(namespace, module.sha256);
     if (!file || module.size > this.#options.maxDiskBytes) return;
-    const dir = path.dirname(file);
-    await mkdir(dir, { recursive: true });
+    await mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a crash never leaves a half-written module under its digest.
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, module.bytes);
     await rename(tmp, file);
-    await this.#trimDisk(dir);
+    await this.#trimDisk();
   }
 
-  #file(sha256: string): string | undefined {
-    if (!this.#options.dir || !SHA256.test(sha256)) return undefined;
-    return path.join(this.#options.dir, `${sha256}.wasm`);
+  #file(namespace: string, sha256: string): string | undefined {
+    if (!this.#options.dir || !SHA256.test(sha256) || !DNS_LABEL.test(namespace)) return undefined;
+    return path.join(this.#options.dir, namespace, `${sha256}.wasm`);
   }
 
-  #remember(module: VerifiedModule): void {
-    if (this.#memory.has(module.sha256)) this.#memory.delete(module.sha256);
+  #remember(key: string, module: VerifiedModule): void {
+    if (this.#memory.has(key)) this.#memory.delete(key);
     else this.#memoryBytes += module.size;
-    this.#memory.set(module.sha256, module);
-    for (const [key, old] of this.#memory) {
-      if (this.#memoryBytes <= this.#options.maxMemoryBytes || key === module.sha256) break;
-      this.#memory.delete(key);
-      this.#memoryBytes -= old.size;
+    this.#memory.set(key, module);
+    for (const [old, value] of this.#memory) {
+      if (this.#memoryBytes <= this.#options.maxMemoryBytes || old === key) break;
+      this.#memory.delete(old);
+      this.#memoryBytes -= value.size;
     }
   }
 
-  /** Drops the least recently written files until the folder fits its bound. */
-  async #trimDisk(dir: string): Promise<void> {
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.wasm'));
+  /** Drops the least recently written files (of every namespace) until the folder fits its bound. */
+  async #trimDisk(): Promise<void> {
+    const root = this.#options.dir as string;
+    const namespaces = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory());
+    const names = (
+      await Promise.all(
+        namespaces.map(async (d) =>
+          (
+            await readdir(path.join(root, d.name))
+          )
+            .filter((n) => n.endsWith('.wasm'))
+            .map((n) => path.join(root, d.name, n)),
+        ),
+      )
+    ).flat();
     const files = await Promise.all(
-      names.map(async (n) => {
-        const s = await stat(path.join(dir, n)).catch(() => undefined);
-        return { file: path.join(dir, n), size: s?.size ?? 0, mtime: s?.mtimeMs ?? 0 };
+      names.map(async (file) => {
+        const s = await stat(file).catch(() => undefined);
+        return { file, size: s?.size ?? 0, mtime: s?.mtimeMs ?? 0 };
       }),
     );
     files.sort((a, b) => a.mtime - b.mtime);

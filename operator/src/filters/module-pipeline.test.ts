@@ -184,7 +184,7 @@ describe('ModulePipeline', () => {
     first.pipeline.upsert(filter);
     await first.pipeline.idle();
     first.pipeline.close();
-    assert.deepEqual(readdirSync(dir), [`${sha256Hex(good)}.wasm`]);
+    assert.deepEqual(readdirSync(path.join(dir, 'team-a')), [`${sha256Hex(good)}.wasm`]);
 
     routes.set('/cached.wasm', 500);
     const restarted = harness(new Map(), dir);
@@ -192,6 +192,24 @@ describe('ModulePipeline', () => {
     await restarted.pipeline.idle();
     assert.equal(restarted.pipeline.serving('team-a/cached')?.sha256, sha256Hex(good));
     restarted.pipeline.close();
+  });
+
+  it("never serves another namespace's cached module for the same digest: that team must download it", async () => {
+    const dir = path.join(tmp, 'tenant-cache');
+    routes.set('/private.wasm', good);
+    const { pipeline } = harness(new Map(), dir);
+    pipeline.upsert(httpsFilter('private', `${base}/private.wasm`, sha256Hex(good)));
+    await pipeline.idle();
+    assert.equal(pipeline.serving('team-a/private')?.sha256, sha256Hex(good));
+
+    // Team B names the same digest with a source it cannot download from.
+    const guess = httpsFilter('guess', `${base}/missing.wasm`, sha256Hex(good));
+    guess.metadata.namespace = 'team-b';
+    pipeline.upsert(guess);
+    await pipeline.idle();
+    assert.equal(pipeline.serving('team-b/guess'), undefined, "team A's module is not team B's");
+    assert.equal(pipeline.state('team-b/guess')?.problem?.reason, 'SourceUnreachable');
+    pipeline.close();
   });
 
   it('does not refetch when only non-source fields change, and refetches on a source change', async () => {
@@ -229,13 +247,13 @@ describe('ModuleCache', () => {
       abiVersion: '0.2.1' as const,
       bytes,
     });
-    await cache.put(mod(a));
-    await cache.put(mod(b));
-    await cache.get(sha256Hex(a)); // a is now the most recent
-    await cache.put(mod(c));
-    assert.ok(await cache.get(sha256Hex(a)));
-    assert.equal(await cache.get(sha256Hex(b)), undefined);
-    assert.ok(await cache.get(sha256Hex(c)));
+    await cache.put('team-a', mod(a));
+    await cache.put('team-a', mod(b));
+    await cache.get('team-a', sha256Hex(a)); // a is now the most recent
+    await cache.put('team-a', mod(c));
+    assert.ok(await cache.get('team-a', sha256Hex(a)));
+    assert.equal(await cache.get('team-a', sha256Hex(b)), undefined);
+    assert.ok(await cache.get('team-a', sha256Hex(c)));
     assert.ok(cache.memoryBytes <= 2 * a.length + 10);
   });
 });

@@ -138,18 +138,21 @@ export class ModulePipeline {
     entry.timer = undefined;
     const token = ++entry.token;
     entry.state = { ...entry.state, fetching: true };
-    void this.#load(entry.state.source).then((result) => this.#settle(key, entry, token, result));
+    // Keys are `<namespace>/<name>`: the namespace scopes the module cache.
+    const namespace = key.slice(0, key.indexOf('/'));
+    void this.#load(namespace, entry.state.source).then((result) => this.#settle(key, entry, token, result));
   }
 
   async #load(
+    namespace: string,
     source: ModuleSource,
   ): Promise<{ ok: true; module: VerifiedModule } | { ok: false; problem: ModuleProblem }> {
     const { cache, source: sourceOptions } = this.#options;
-    // A pinned HTTPS digest already in the cache needs no download (a restart while the source is
-    // down). A ConfigMap is always read: it is as available as the API server, and a ConfigMap whose
+    // A pinned HTTPS digest this namespace's sources already delivered needs no download (a restart
+    // while the source is down); another team's copy does not count. A ConfigMap is always read: it is as available as the API server, and a ConfigMap whose
     // bytes do not match the pin must say so, not be papered over by another filter's cached module.
     if (source.type === 'HTTPS' && source.sha256) {
-      const cached = await cache.get(source.sha256).catch(() => undefined);
+      const cached = await cache.get(namespace, source.sha256).catch(() => undefined);
       if (cached) return { ok: true, module: cached };
     }
     try {
@@ -160,7 +163,7 @@ export class ModulePipeline {
         ...(source.sha256 ? { sha256: source.sha256, sha256Field: field } : {}),
         maxBytes: sourceOptions.maxBytes,
       });
-      if (checked.ok) await cache.put(checked.module).catch(() => {});
+      if (checked.ok) await cache.put(namespace, checked.module).catch(() => {});
       return checked;
     } catch (e) {
       // Defensive: fetchModule and checkModule report problems as values; this is a bug path.
