@@ -68,6 +68,7 @@ async function main(): Promise<void> {
         operatorNamespace: options.operatorNamespace,
         leading: () => operator.leading,
         kube: new KubeApply(kubeConfig, 'legate-xds'),
+        moduleCacheDir: options.moduleCacheDir,
         registry: metrics.registry,
         log,
       })

@@ -146,12 +146,13 @@ function rbacSuite(scope: 'all-namespaces' | 'one-namespace') {
       const args = [
         // The pod's flags from the chart, except ports (0: any free port), file paths and how to reach
         // the API server.
-        ...operatorArgs.filter((a) => !/^--(health-port|metrics-port|xds-port|xds-ca-dir)=/.test(a)),
+        ...operatorArgs.filter((a) => !/^--(health-port|metrics-port|xds-port|xds-ca-dir|module-cache-dir)=/.test(a)),
         '--health-port=0',
         '--metrics-port=0',
         '--xds-port=0',
         // The pod mounts the CA Secret there; here its files are written out from the release's Secret.
         `--xds-ca-dir=${caDir}`,
+        `--module-cache-dir=${path.join(tmp, 'module-cache')}`,
         `--kubeconfig=${saKubeconfig}`,
       ];
       const child = spawn(process.execPath, [path.join(repoRoot, 'operator', 'src', 'main.ts'), ...args], {

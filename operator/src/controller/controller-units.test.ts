@@ -123,6 +123,11 @@ test('options: flags win over env, defaults follow the operator namespace', () =
   assert.equal(o.logLevel, 'debug');
   assert.equal(o.xdsAddress, 'legate-xds.ops.svc:18000');
   assert.equal(o.leaderElect, true);
+  assert.equal(o.moduleCacheDir, undefined, 'modules are cached in memory only unless a folder is given');
+  assert.equal(
+    parseOptions(['--module-cache-dir', '/var/cache/legate/modules'], {}).moduleCacheDir,
+    '/var/cache/legate/modules',
+  );
   assert.throws(() => parseOptions(['--log-level', 'loud'], {}), /--log-level/);
   assert.throws(() => parseOptions(['--metrics-port', '70000'], {}), /not a port/);
   assert.throws(() => parseOptions(['--bogus'], {}), /bogus/);

@@ -30,6 +30,8 @@ export interface OperatorOptions {
   xdsPort: number;
   /** A plaintext ADS port for proxyless gRPC clients of Gateways that opt in; undefined = off. */
   xdsProxylessPort: number | undefined;
+  /** Folder for verified filter modules, so a restarted operator serves them while a source is down. */
+  moduleCacheDir: string | undefined;
 }
 
 export const usage = `legate operator
@@ -53,6 +55,8 @@ export const usage = `legate operator
                              default 18000; 0 = any free port; needs --xds-ca-dir)
   --xds-proxyless-port PORT  plaintext ADS port for proxyless gRPC clients of Gateways annotated
                              legate.dev/proxyless-xds: "true" (env LEGATE_XDS_PROXYLESS_PORT; default off)
+  --module-cache-dir DIR     keep verified filter modules on disk too, so a restarted operator serves a pinned
+                             HTTPS module while its source is down (env LEGATE_MODULE_CACHE_DIR; default memory only)
 `;
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -86,6 +90,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
       'xds-ca-dir': { type: 'string' },
       'xds-port': { type: 'string' },
       'xds-proxyless-port': { type: 'string' },
+      'module-cache-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -116,5 +121,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
       values['xds-proxyless-port'] ?? env.LEGATE_XDS_PROXYLESS_PORT,
       '--xds-proxyless-port',
     ),
+    moduleCacheDir: values['module-cache-dir'] ?? (env.LEGATE_MODULE_CACHE_DIR || undefined),
   };
 }
