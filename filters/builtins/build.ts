@@ -1,6 +1,7 @@
 // Builds the built-in filter modules (and the crypto test module) with the AssemblyScript compiler.
 // `node filters/builtins/build.ts` builds every shipped module into filters/builtins/build/;
 // tests call `builtinWasm(name)`, which rebuilds only when a source is newer than the module.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import asc from 'assemblyscript/asc';
@@ -33,11 +34,11 @@ export function wasmPath(name: ModuleName): string {
 }
 
 /**
- * Compiles one module; throws with the compiler's diagnostics on failure. Writes to a temporary file
+ * Compiles one module; throws with the compiler's diagnostics on failure. Writes to a temporary file (unique per call)
  * renamed into place, so test files running in parallel never read a half-written module.
  */
 export async function compile(name: ModuleName): Promise<string> {
-  const tmp = await compileTo(name, `${wasmPath(name)}.${process.pid}.tmp`);
+  const tmp = await compileTo(name, `${wasmPath(name)}.${process.pid}.${randomUUID()}.tmp`);
   renameSync(tmp, wasmPath(name));
   return wasmPath(name);
 }
