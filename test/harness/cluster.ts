@@ -2,17 +2,17 @@
 // (test/harness/go-tools.ts), started on free loopback ports with generated credentials, with the
 // Gateway API CRDs and everything in crds/ installed. No controllers run: nothing schedules pods and
 // there is no garbage collector, so tests see exactly what the operator itself does.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds, legateCrdFiles } from './crds.ts';
 import { gatewayApiCrdFiles } from './gateway-api.ts';
 import { goTool } from './go-tools.ts';
+import { freePort, spawnGuarded, stopProcess } from './processes.ts';
 
 export interface TestCluster {
   /** A kubeconfig file with cluster-admin rights (static bearer token, system:masters). */
@@ -30,70 +30,6 @@ export interface StartOptions {
   crds?: boolean;
   /** Print the API server's and etcd's output (default: only when LEGATE_TEST_VERBOSE is set). */
   verbose?: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/**
- * Starts `binary` under a bash watchdog that kills it once this Node process is gone, so even a test
- * runner killed with SIGKILL leaves no etcd or kube-apiserver behind; then it removes `leftovers`
- * (the cluster's temporary folder), which the dead process can no longer do.
- */
-function spawnGuarded(
-  name: string,
-  binary: string,
-  args: string[],
-  logFile: string,
-  verbose: boolean,
-  leftovers = '',
-): ChildProcess {
-  const watchdog = `"$@" & child=$!
-trap 'kill $child 2>/dev/null; wait $child; exit' TERM INT
-while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
-kill $child 2>/dev/null; wait $child
-if [ -n "$LEGATE_LEFTOVERS" ] && ! kill -0 ${process.pid} 2>/dev/null; then rm -rf "$LEGATE_LEFTOVERS"; fi`;
-  const child = spawn('bash', ['-c', watchdog, name, binary, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LEGATE_LEFTOVERS: leftovers },
-  });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
-  const sink = (chunk: Buffer) => {
-    writeFileSync(logFile, chunk, { flag: 'a' });
-    if (verbose) process.stderr.write(`[${name}] ${chunk}`);
-  };
-  child.stdout?.on('data', sink);
-  child.stderr?.on('data', sink);
-  return child;
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
@@ -176,9 +112,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           '--unsafe-no-fsync',
           '--log-level=warn',
         ],
-        etcdLog,
-        verbose,
-        dir,
+        { logFile: etcdLog, verbose, leftovers: dir },
       ),
     );
     await waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, etcdLog);
@@ -215,8 +149,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           '--profiling=false',
           '--v=0',
         ],
-        apiLog,
-        verbose,
+        { logFile: apiLog, verbose },
       ),
     );
     const server = `https://127.0.0.1:${apiPort}`;

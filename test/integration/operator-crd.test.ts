@@ -43,7 +43,7 @@ describe('ProxyConfig CRD validation', () => {
   it('accepts a full, sensible ProxyConfig', async () => {
     assert.equal(
       await create({
-        envoy: { image: 'envoyproxy/envoy:v1.36.2', logLevel: 'debug' },
+        envoy: { image: 'envoyproxy/envoy:v1.40.0', logLevel: 'debug' },
         replicas: 3,
         autoscaling: {
           minReplicas: 2,

@@ -60,7 +60,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
       kind: 'ProxyConfig',
       metadata: { name: 'class-defaults', namespace: ns },
       spec: {
-        envoy: { image: 'envoyproxy/envoy:v1.36.2', logLevel: 'warning' },
+        envoy: { image: 'envoyproxy/envoy:v1.40.0', logLevel: 'warning' },
         autoscaling: { minReplicas: 2, maxReplicas: 7, targetCPUUtilizationPercentage: 65 },
         resources: { requests: { cpu: '250m', memory: '200Mi' } },
         service: { type: 'NodePort' },
@@ -141,7 +141,7 @@ describe('operator: an Envoy fleet per Gateway', () => {
     assert.ok(ours, 'applied with server-side apply as legate-operator');
     assert.equal(JSON.stringify(ours.fieldsV1).includes('"f:replicas"'), false, 'replicas is left to the HPA');
     const envoy = deploy.spec.template.spec.containers[0];
-    assert.equal(envoy.image, 'envoyproxy/envoy:v1.36.2');
+    assert.equal(envoy.image, 'envoyproxy/envoy:v1.40.0');
     assert.equal(envoy.resources.requests.cpu, '250m');
     assert.ok(envoy.args.includes('warning'));
     const svc = (await managed('v1', 'Service', 'web')) as Obj;

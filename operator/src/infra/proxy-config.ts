@@ -5,6 +5,7 @@
 // a defaulted field in the Gateway's ProxyConfig would silently override the class's choice.
 
 import type { ObjectMeta } from '../k8s/gateway-api.ts';
+import { defaultEnvoyImage } from './envoy-version.ts';
 
 export const ProxyConfigGroup = 'legate.dev';
 export const ProxyConfigVersion = 'v1alpha1';
@@ -68,7 +69,7 @@ export interface ProxyConfig {
 
 /** What the fleet runs with when no ProxyConfig says otherwise. */
 export const builtInDefaults = {
-  envoy: { image: 'docker.io/envoyproxy/envoy:v1.36.2', logLevel: 'info' },
+  envoy: { image: defaultEnvoyImage, logLevel: 'info' },
   replicas: 2,
   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } },
   podDisruptionBudget: { maxUnavailable: 1 },
