@@ -15,6 +15,9 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { builtinWasm, MODULES, type ModuleName } from '../../filters/builtins/build.ts';
+import { checkConfig } from '../../operator/src/filters/config-schema.ts';
+import type { WasmFilter } from '../../operator/src/filters/types.ts';
+import { wasmFilterStatus } from '../../operator/src/filters/wasm-filter-status.ts';
 import { repoRoot, syncFilters } from '../../scripts/helm-chart.ts';
 import { type TestCluster, testCluster } from '../harness/cluster.ts';
 import { chartDir, type Helm, helmCli, kubeVersion, objectId, parseObjects } from '../harness/helm.ts';
@@ -79,6 +82,28 @@ describe('helm chart: built-in filters', () => {
       objects.find((o) => o.kind === 'WasmFilter' && o.metadata?.name === `legate-${name}`)?.spec?.failurePolicy;
     assert.equal(policy('auth'), 'FailClosed', 'an auth filter that cannot run must not let requests through');
     assert.equal(policy('ratelimit'), 'FailOpen');
+  });
+
+  it("is accepted by the operator: each shipped configSchema compiles on the operator's path and takes a sample config", async () => {
+    const samples: Record<string, { good: unknown; bad: unknown }> = {
+      auth: {
+        good: { apiKeys: { keys: [{ sha256: createHash('sha256').update('k').digest('hex'), consumer: 'c' }] } },
+        bad: { apiKeys: { keys: [{ sha256: 'not-a-hash', consumer: 'c' }] } },
+      },
+      ratelimit: { good: { rules: [{ name: 'all', requests: 100 }] }, bad: { rules: [] } },
+    };
+    const filters = (await render(packaged)).filter((o) => o.kind === 'WasmFilter') as unknown as WasmFilter[];
+    assert.deepEqual(filters.map((f) => f.metadata.name).sort(), shipped.map((n) => `legate-${n}`).sort());
+    for (const filter of filters) {
+      const name = filter.metadata.name.replace(/^legate-/, '');
+      const accepted = wasmFilterStatus(filter, undefined).conditions?.find((c) => c.type === 'Accepted');
+      assert.equal(accepted?.status, 'True', `${filter.metadata.name}: ${accepted?.message}`);
+      const sample = samples[name];
+      assert.ok(sample, `a sample config for ${name}`);
+      const good = checkConfig(filter.spec.configSchema, sample.good);
+      assert.ok(good.ok, `${name}: ${good.ok ? '' : good.message}`);
+      assert.equal(checkConfig(filter.spec.configSchema, sample.bad).ok, false, `${name}: a bad config is refused`);
+    }
   });
 
   it('is accepted by the API server (WasmFilter CRD rules, ConfigMap size) in a server-side dry run', async () => {
