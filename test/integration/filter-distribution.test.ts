@@ -14,6 +14,7 @@ import { init } from '../../filters/cli/main.ts';
 import { push } from '../../filters/cli/push.ts';
 import { envoyType, TypeUrls } from '../../operator/src/envoy/protos.ts';
 import { sha256Hex } from '../../operator/src/filters/module-check.ts';
+import { FAULT_FILTER_TYPE } from '../../operator/src/filters/render.ts';
 import { proxyWasmModule } from '../../operator/src/filters/testing/wasm-builder.ts';
 import type { FilterPolicy, WasmFilter } from '../../operator/src/filters/types.ts';
 import type { DeltaDiscoveryResponseMessage } from '../../operator/src/xds/ads-service.ts';
@@ -157,6 +158,19 @@ function wasmOf(ecds: Uint8Array): { sha256: string; configuration: string; root
   }>('envoy.extensions.filters.http.wasm.v3.Wasm', tec.typedConfig.value);
   const configuration = decode<{ value: string }>('google.protobuf.StringValue', wasm.config.configuration.value).value;
   return { sha256: sha256Hex(wasm.config.vmConfig.code.local.inlineBytes), configuration, rootId: wasm.config.rootId };
+}
+
+/** The HTTP status a deny configuration (Envoy's fault filter) answers with; undefined for a Wasm filter. */
+function denyStatusOf(ecds: Uint8Array): number | undefined {
+  const tec = decode<{ typedConfig: Any }>('envoy.config.core.v3.TypedExtensionConfig', ecds);
+  if (tec.typedConfig.type_url !== FAULT_FILTER_TYPE) return undefined;
+  const fault = decode<{ abort?: { httpStatus?: number; percentage?: { numerator?: number; denominator?: number } } }>(
+    'envoy.extensions.filters.http.fault.v3.HTTPFault',
+    tec.typedConfig.value,
+  );
+  assert.equal(fault.abort?.percentage?.numerator, 100, 'every request is aborted');
+  assert.equal(fault.abort?.percentage?.denominator ?? 0, 0, 'out of HUNDRED');
+  return fault.abort?.httpStatus;
 }
 
 describe('filter distribution through the operator process', () => {
@@ -396,7 +410,9 @@ describe('filter distribution through the operator process', () => {
     await b.settle();
     for (const name of b.names(TypeUrls.extensionConfig)) {
       assert.ok(!name.includes(`/filter/${teamA}/`), `no team A filter: ${name}`);
-      assert.notEqual(wasmOf(b.bytes(TypeUrls.extensionConfig, name) as Uint8Array).sha256, moduleSha);
+      const bytes = b.bytes(TypeUrls.extensionConfig, name) as Uint8Array;
+      // team B's refused attempt is on its chain as a deny configuration (FailClosed), never the module.
+      if (denyStatusOf(bytes) === undefined) assert.notEqual(wasmOf(bytes).sha256, moduleSha);
     }
     const filters = hcmOf(b.bytes(TypeUrls.listener, listenerName) as Uint8Array).httpFilters.map((f) => f.name);
     assert.ok(!filters.some((n) => n.includes(`/filter/${teamA}/`)), `no team A filter on the chain: ${filters}`);
@@ -413,6 +429,34 @@ describe('filter distribution through the operator process', () => {
     assert.equal(c.status, 'False');
     assert.equal(c.reason, 'Invalid');
     assert.match(c.message, /greeting/);
+  });
+
+  it('answers a FailClosed filter whose config is refused with a deny configuration, never a missing resource', async () => {
+    // The filter stays on the chain, and Envoy gets an ECDS resource for it: Envoy's fault filter
+    // aborting with 503. A name left unanswered would keep Envoy's listener warming forever.
+    const name = `${gwA}/filter/${teamA}/bad-config/hello`;
+    const status = await a.until('the deny configuration', () => {
+      const bytes = a.bytes(TypeUrls.extensionConfig, name);
+      return bytes && denyStatusOf(bytes);
+    });
+    assert.equal(status, 503);
+    const listener = a.names(TypeUrls.listener)[0] as string;
+    const entry = hcmOf(a.bytes(TypeUrls.listener, listener) as Uint8Array).httpFilters.find((f) => f.name === name);
+    assert.ok(entry, 'the refused filter stays on the chain');
+    await a.settle();
+    const res = spawnSync(await goTool('xds-validate'), [], {
+      input: JSON.stringify({ gateways: [{ gateway: gwA, resources: a.binaryResources() }] }),
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(res.stdout), { ok: true, errors: [] }, res.stderr);
+    // Fixed: the same name now holds the Wasm filter.
+    await apply(policy(teamA, 'bad-config', 'other', { greeting: 'fixed' }));
+    const fixed = await a.until('the Wasm filter after the fix', () => {
+      const bytes = a.bytes(TypeUrls.extensionConfig, name);
+      return bytes && denyStatusOf(bytes) === undefined ? wasmOf(bytes) : undefined;
+    });
+    assert.equal(fixed.configuration, '{"greeting":"fixed"}');
+    assert.equal(fixed.sha256, moduleSha);
   });
 
   it('reports a checksum mismatch in the WasmFilter status', async () => {

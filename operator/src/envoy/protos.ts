@@ -35,6 +35,7 @@ export const envoyProtoFiles: readonly string[] = [
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/http/wasm/v3/wasm.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/wasm/v3/wasm.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
@@ -57,6 +58,22 @@ function resolveImport(origin: string, target: string): string {
   return path.join(path.dirname(origin), target);
 }
 
+/**
+ * Fields Envoy 1.40 has that the protos vendored in @grpc/grpc-js-xds (its latest release, 1.14.1)
+ * predate, added to the loaded schema with Envoy's own numbers and enum values (from
+ * api/envoy/extensions/wasm/v3/wasm.proto; go-control-plane envoy v1.40.0 agrees). Each entry is
+ * needed because the older field it replaces is deprecated in Envoy 1.40. Remove an entry when the
+ * vendored protos have it: adding then throws a duplicate-name error, so that cannot go unnoticed.
+ */
+function addNewerFields(root: protobuf.Root): void {
+  const wasm = root.lookup('envoy.extensions.wasm.v3') as protobuf.Namespace;
+  // PluginConfig.failure_policy replaces the deprecated fail_open.
+  wasm.add(new protobuf.Enum('FailurePolicy', { UNSPECIFIED: 0, FAIL_RELOAD: 1, FAIL_CLOSED: 2, FAIL_OPEN: 3 }));
+  root
+    .lookupType('envoy.extensions.wasm.v3.PluginConfig')
+    .add(new protobuf.Field('failurePolicy', 7, 'envoy.extensions.wasm.v3.FailurePolicy'));
+}
+
 let cached: protobuf.Root | undefined;
 
 /** The loaded and resolved Envoy schema (loaded on first use, about 1 s). */
@@ -68,6 +85,7 @@ export function envoyRoot(): protobuf.Root {
     envoyProtoFiles.map((f) => resolveImport('', f)),
     { keepCase: false, alternateCommentMode: false },
   );
+  addNewerFields(root);
   root.resolveAll();
   cached = root;
   return root;

@@ -4,13 +4,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { goTool } from '../../../test/harness/go-tools.ts';
-import { envoyType, TypeUrls } from '../envoy/protos.ts';
+import { envoyRoot, envoyType, TypeUrls } from '../envoy/protos.ts';
 import { type JsonValue, strictEncode } from '../envoy/strict.ts';
 import { renderListener, renderRouteConfig } from '../translate/envoy.ts';
 import type { IrListener, IrRoute } from '../translate/ir.ts';
 import { sha256Hex } from './module-check.ts';
 import type { AttachedFilter } from './policy-resolve.ts';
 import {
+  DENY_STATUS,
+  denyBody,
+  FAULT_FILTER_TYPE,
   renderExtensionConfig,
   renderExtensionConfigs,
   WASM_FILTER_TYPE,
@@ -105,6 +108,7 @@ describe('render', () => {
       config: {
         rootId: string;
         failOpen: boolean;
+        failurePolicy: number;
         vmConfig: { runtime: string; code: { local: { inlineBytes: Uint8Array } } };
         configuration: { value: Uint8Array };
       };
@@ -115,7 +119,10 @@ describe('render', () => {
       'the bytes on the wire are the module',
     );
     assert.equal(wasm.config.rootId, 'auth');
-    assert.equal(wasm.config.failOpen, false);
+    assert.equal(wasm.config.failOpen, false, 'never the deprecated fail_open');
+    const FailurePolicy = envoyRoot().lookupEnum('envoy.extensions.wasm.v3.FailurePolicy');
+    assert.equal(wasm.config.failurePolicy, FailurePolicy.values.FAIL_CLOSED);
+    assert.equal(FailurePolicy.values.FAIL_CLOSED, 2, "Envoy's number for FAIL_CLOSED");
     assert.equal(wasm.config.vmConfig.runtime, 'envoy.wasm.runtime.v8');
     const config = envoyType('google.protobuf.StringValue').decode(wasm.config.configuration.value) as unknown as {
       value: string;
@@ -123,7 +130,8 @@ describe('render', () => {
     assert.equal(config.value, '{"issuer":"me"}');
     const onRuleEcds = renderExtensionConfig(onRule) as Json;
     const failOpen = (onRuleEcds.typedConfig as Json).config as Json;
-    assert.equal(failOpen.failOpen, true, 'FailOpen becomes fail_open');
+    assert.equal(failOpen.failurePolicy, 'FAIL_OPEN', 'FailOpen becomes failure_policy FAIL_OPEN');
+    assert.equal(failOpen.failOpen, undefined);
   });
 
   it('puts the filters before the router in policy order, route-scoped ones disabled, and encodes strictly', () => {
@@ -139,7 +147,20 @@ describe('render', () => {
     );
     assert.deepEqual(httpFilters(out)[0]?.configDiscovery, {
       configSource: { ads: {}, resourceApiVersion: 'V3' },
-      typeUrls: [WASM_FILTER_TYPE],
+      defaultConfig: {
+        '@type': FAULT_FILTER_TYPE,
+        abort: { httpStatus: DENY_STATUS, percentage: { numerator: 100, denominator: 'HUNDRED' } },
+      },
+      typeUrls: [WASM_FILTER_TYPE, FAULT_FILTER_TYPE],
+    });
+    assert.deepEqual(
+      (httpFilters(out)[1]?.configDiscovery as Json | undefined)?.defaultConfig,
+      { '@type': FAULT_FILTER_TYPE },
+      'a FailOpen filter passes requests until its configuration arrives',
+    );
+    const hcm = (((out.filterChains as Json[])[0] as Json).filters as Json[])[0]?.typedConfig as Json;
+    assert.deepEqual(hcm.localReplyConfig, {
+      mappers: [{ filter: { responseFlagFilter: { flags: ['FI'] } }, body: { inlineString: denyBody } }],
     });
     assert.equal(httpFilters(renderListener(listener)).length, 1, 'the input listener is not modified');
   });
@@ -167,28 +188,37 @@ describe('render', () => {
     assert.deepEqual([...wire], [0x0a, 0x00]);
   });
 
-  it('leaves a FailOpen filter without a module out, and keeps a FailClosed one on the chain without ECDS', () => {
+  it('leaves a FailOpen filter that cannot run out, and answers a FailClosed one with a deny configuration', () => {
     const closed = attached({ name: 'team-a/web/filter/team-a/p/closed', module: undefined, blocked: 'no module' });
+    const refused = attached({ name: 'team-a/web/filter/team-a/p/refused', blocked: 'config.x is invalid' });
     const open = attached({
       name: 'team-a/web/filter/team-a/p/open',
       module: undefined,
       blocked: 'no module',
       failurePolicy: 'FailOpen',
     });
-    const out = withFiltersOnListener(renderListener(listener), [['http']], [closed, open]);
+    const out = withFiltersOnListener(renderListener(listener), [['http']], [closed, refused, open]);
     assert.deepEqual(
       httpFilters(out).map((f) => f.name),
-      [closed.name, 'envoy.filters.http.router'],
+      [closed.name, refused.name, 'envoy.filters.http.router'],
     );
-    assert.deepEqual(
-      renderExtensionConfigs([closed, open]),
-      [],
-      'no ECDS resource: Envoy rejects requests (missing config)',
-    );
+    // Every name the listener references is answered (Envoy waits forever for one that is not),
+    // with Envoy's fault filter aborting every request with 503.
+    const deny = {
+      '@type': FAULT_FILTER_TYPE,
+      abort: { httpStatus: 503, percentage: { numerator: 100, denominator: 'HUNDRED' } },
+    };
+    assert.deepEqual(renderExtensionConfigs([closed, refused, open]), [
+      { name: closed.name, json: { name: closed.name, typedConfig: deny } },
+      { name: refused.name, json: { name: refused.name, typedConfig: deny } },
+    ]);
+    strictEncode(TypeUrls.extensionConfig, renderExtensionConfig(refused) as Json);
   });
 
   it('passes go-control-plane validation (listener, per-route enablement and ECDS resource)', async () => {
     const bin = await goTool('xds-validate');
+    const denied = attached({ name: 'team-a/web/filter/team-a/p/denied', blocked: 'config refused' });
+    const filters = [gatewayWide, onRule, denied];
     const l = withFiltersOnListener(renderListener(listener), [['http']], filters);
     const rc = withFiltersOnRouteConfig(
       renderRouteConfig(listener.filterChains[0]?.routeConfig ?? { name: '', virtualHosts: [] }),
@@ -205,5 +235,29 @@ describe('render', () => {
       encoding: 'utf8',
     });
     assert.deepEqual(JSON.parse(res.stdout), { ok: true, errors: [] }, res.stderr);
+
+    // On the wire, as Envoy receives them: failure_policy is a field Envoy 1.40 knows (the vendored
+    // protos predate it), and nothing deprecated is set...
+    const wire = renderExtensionConfigs(filters).map((e) => ({
+      typeUrl: TypeUrls.extensionConfig,
+      binary: Buffer.from(strictEncode(TypeUrls.extensionConfig, e.json)).toString('base64'),
+    }));
+    const onWire = spawnSync(bin, [], {
+      input: JSON.stringify({ gateways: [{ gateway: 'team-a/web', resources: wire }] }),
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(onWire.stdout), { ok: true, errors: [] }, onWire.stderr);
+    // ...which the validator does check: the deprecated fail_open is reported.
+    const old = renderExtensionConfig(onRule) as Json;
+    const oldConfig = (old.typedConfig as Json).config as Json;
+    delete oldConfig.failurePolicy;
+    oldConfig.failOpen = true;
+    const bad = spawnSync(bin, [], {
+      input: JSON.stringify({
+        gateways: [{ gateway: 'team-a/web', resources: [{ '@type': TypeUrls.extensionConfig, ...old }] }],
+      }),
+      encoding: 'utf8',
+    });
+    assert.match(bad.stdout, /deprecated field envoy\.extensions\.wasm\.v3\.PluginConfig\.fail_open is set/);
   });
 });

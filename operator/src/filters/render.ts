@@ -9,10 +9,24 @@
 // - ...and enabled on exactly those routes through typed_per_filter_config (route.v3.FilterConfig
 //   with an empty `config`, which Envoy reads as "enabled, no per-route config").
 //
-// Failure policy when there is no good module (AttachedFilter.blocked): FailOpen filters are left
-// out of the chain; FailClosed filters stay in it but get no ECDS resource, so Envoy answers the
-// requests they would have seen with its "missing config" local reply (HTTP 500) instead of letting
-// them pass around the filter.
+// Failure policy when a filter cannot be delivered (AttachedFilter.blocked: no good module, a
+// configuration the schema refuses, a missing or forbidden WasmFilter):
+//
+// - FailOpen filters are left out of the chain: requests pass as if the policy did not exist.
+// - FailClosed filters stay in the chain, and their ECDS name is always answered, with a deny
+//   configuration instead of the Wasm filter: Envoy's native fault filter aborting every request
+//   with 503 (what Envoy's own FAIL_CLOSED Wasm answers when a VM fails), response flag `FI`,
+//   details `fault_filter_abort`, and the body `denyBody` through the HCM's local reply mapper.
+//   Never a removal and never silence: a listener whose ECDS resource does not arrive waits for it
+//   forever (it never warms, so a fresh Envoy never becomes ready and a running one keeps its old
+//   listener, without the new filter).
+// - Every filter's config_discovery also carries a default_config, the configuration Envoy uses
+//   whenever it has none of ours: if the first ECDS answer is late (initial fetch timeout), is
+//   NACKed, or a resource is removed while a listener still names it. FailClosed → the same deny,
+//   FailOpen → an empty fault filter, which passes every request.
+//
+// The Wasm configuration says the same with `failure_policy` (FAIL_CLOSED / FAIL_OPEN; `fail_open`
+// is deprecated): what Envoy does when a running module fails.
 
 import type { JsonValue } from '../envoy/strict.ts';
 import type { AttachedFilter, RouteRuleRef } from './policy-resolve.ts';
@@ -23,6 +37,7 @@ const T = 'type.googleapis.com/';
 export const WASM_FILTER_TYPE = `${T}envoy.extensions.filters.http.wasm.v3.Wasm`;
 const FILTER_CONFIG_TYPE = `${T}envoy.config.route.v3.FilterConfig`;
 const STRING_VALUE_TYPE = `${T}google.protobuf.StringValue`;
+export const FAULT_FILTER_TYPE = `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`;
 const ADS: Json = { ads: {}, resourceApiVersion: 'V3' };
 /** Envoy's default Wasm runtime, and the one Legate's filters are tested on. */
 const V8 = 'envoy.wasm.runtime.v8';
@@ -34,9 +49,31 @@ function placement(f: AttachedFilter, chainListeners: readonly string[]): 'absen
   return f.scope.routes.length > 0 ? 'routes' : 'absent';
 }
 
-/** The ECDS resource of one filter; undefined when it must not be served (no good module). */
+/** The HTTP status of a request refused by a FailClosed filter that cannot run. */
+export const DENY_STATUS = 503;
+/** Its body (the HCM's local reply mapper for the fault filter's response flag `FI`). */
+export const denyBody =
+  'legate: a FailClosed filter on this route has no usable module or configuration; see the status of its FilterPolicy and WasmFilter\n';
+
+/** Envoy's fault filter aborting every request: the stand-in for a FailClosed filter that cannot run. */
+const denyConfig = (): Json => ({
+  '@type': FAULT_FILTER_TYPE,
+  abort: { httpStatus: DENY_STATUS, percentage: { numerator: 100, denominator: 'HUNDRED' } },
+});
+/** The body of the deny configuration's answers (Legate injects no other faults). */
+const denyReply: Json = {
+  mappers: [{ filter: { responseFlagFilter: { flags: ['FI'] } }, body: { inlineString: denyBody } }],
+};
+/** An empty fault filter: passes every request (the stand-in for a FailOpen filter). */
+const passConfig = (): Json => ({ '@type': FAULT_FILTER_TYPE });
+
+/**
+ * The ECDS resource of one filter: its Wasm filter, or the deny configuration for a FailClosed
+ * filter that cannot be delivered; undefined for a FailOpen one (it is not on the chain).
+ */
 export function renderExtensionConfig(f: AttachedFilter): Json | undefined {
-  if (!f.module || f.blocked !== undefined) return undefined;
+  if (!f.module || f.blocked !== undefined)
+    return f.failurePolicy === 'FailOpen' ? undefined : { name: f.name, typedConfig: denyConfig() };
   const vmConfig: Json = {
     runtime: V8,
     code: { local: { inlineBytes: Buffer.from(f.module.bytes).toString('base64') } },
@@ -46,7 +83,7 @@ export function renderExtensionConfig(f: AttachedFilter): Json | undefined {
     name: f.name,
     vmConfig,
     configuration: { '@type': STRING_VALUE_TYPE, value: f.configJson },
-    failOpen: f.failurePolicy === 'FailOpen',
+    failurePolicy: f.failurePolicy === 'FailOpen' ? 'FAIL_OPEN' : 'FAIL_CLOSED',
   };
   if (f.rootId) config.rootId = f.rootId;
   return { name: f.name, typedConfig: { '@type': WASM_FILTER_TYPE, config } };
@@ -70,7 +107,11 @@ export function renderHttpFilters(filters: readonly AttachedFilter[], chainListe
     if (where === 'absent') return [];
     const entry: Json = {
       name: f.name,
-      configDiscovery: { configSource: ADS, typeUrls: [WASM_FILTER_TYPE] },
+      configDiscovery: {
+        configSource: ADS,
+        defaultConfig: f.failurePolicy === 'FailOpen' ? passConfig() : denyConfig(),
+        typeUrls: [WASM_FILTER_TYPE, FAULT_FILTER_TYPE],
+      },
     };
     if (where === 'routes') entry.disabled = true;
     return [entry];
@@ -134,7 +175,11 @@ export function withFiltersOnListener(
         if (!isObject(nf) || !isObject(nf.typedConfig)) return nf;
         return {
           ...nf,
-          typedConfig: { ...nf.typedConfig, httpFilters: beforeRouter(nf.typedConfig.httpFilters, extra) },
+          typedConfig: {
+            ...nf.typedConfig,
+            httpFilters: beforeRouter(nf.typedConfig.httpFilters, extra),
+            localReplyConfig: denyReply,
+          },
         };
       }),
     };

@@ -1,7 +1,12 @@
 // xds-validate checks rendered Envoy resources by Envoy's own rules, using go-control-plane:
 //   - strict proto3 JSON unmarshal (unknown fields, bad enum names and unknown @type are errors),
 //   - ValidateAll() from the generated protoc-gen-validate code,
-//   - snapshot consistency: every RDS, EDS and SDS name a resource references exists.
+//   - snapshot consistency: every RDS, EDS and SDS name a resource references exists,
+//   - no deprecated field or enum value set (Envoy counts each in runtime.deprecated_feature_use),
+//   - no unknown field in a binary resource (a field Envoy 1.40's API does not have).
+//
+// A Bootstrap (@type envoy.config.bootstrap.v3.Bootstrap) may be given too: it is checked the same
+// way, and kept out of the snapshot.
 //
 // The one empty Any accepted is a route's FilterConfig.config (per-route enablement of an HTTP filter
 // that is disabled on the chain); protojson reads `"config": {}` as that empty Any.
@@ -27,6 +32,7 @@ import (
 	"os"
 	"sort"
 
+	bootstrap "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -42,10 +48,12 @@ import (
 	// Types that appear inside Any fields of Legate's output.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 )
@@ -125,6 +133,9 @@ func validateSnapshot(s snapshotInput) []string {
 			}
 		}
 		errs = append(errs, validateNested(msg, label)...)
+		if _, ok := msg.(*bootstrap.Bootstrap); ok {
+			continue
+		}
 		if l, ok := msg.(*listener.Listener); ok {
 			collectSecretRefs(l, secretRefs)
 		}
@@ -161,7 +172,13 @@ func validateNested(msg proto.Message, label string) []string {
 	var visit func(m proto.Message)
 	visit = func(m proto.Message) {
 		_, isFilterConfig := m.(*route.FilterConfig)
+		if unknown := m.ProtoReflect().GetUnknown(); len(unknown) > 0 {
+			errs = append(errs, fmt.Sprintf("%s: %s has %d bytes of fields Envoy's API does not know", label, m.ProtoReflect().Descriptor().FullName(), len(unknown)))
+		}
 		m.ProtoReflect().Range(func(fd protoreflectFieldDescriptor, v protoreflectValue) bool {
+			if what := deprecatedUse(fd, v); what != "" {
+				errs = append(errs, fmt.Sprintf("%s: %s", label, what))
+			}
 			return walkField(fd, v, func(inner proto.Message) {
 				if a, ok := inner.(*anypb.Any); ok {
 					// FilterConfig{config: <empty Any>} enables a chain-disabled HTTP filter on a route
