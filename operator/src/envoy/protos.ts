@@ -39,6 +39,7 @@ export const envoyProtoFiles: readonly string[] = [
   'envoy/extensions/wasm/v3/wasm.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto',
   'envoy/config/rbac/v3/rbac.proto',
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/discovery/v3/discovery.proto',

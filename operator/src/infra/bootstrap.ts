@@ -8,6 +8,15 @@
 //   tls.key, ca.crt), and the SDS resource files from this ConfigMap. Both mounts are Kubernetes
 //   atomic-swap directories, so the SDS sources watch the directory, as Envoy documents for that case.
 // - admin on 127.0.0.1 only; two listeners expose just /ready and /stats/prometheus from it.
+// - Readiness means "has received and applied its configuration": LDS and CDS wait for the
+//   operator's first answer without a time limit (initial_fetch_timeout 0s). Envoy's default (15 s)
+//   lets it finish initialising without any configuration, and /ready then answers 200 with no
+//   listener, so a pod that cannot serve would join the Service. While the operator is unreachable
+//   a new pod stays not ready; running pods keep what they have.
+// - The global downstream connection limit (50000, Envoy's edge recommendation) is the overload
+//   manager's resource monitor; the runtime key `overload.global_downstream_max_connections` is
+//   deprecated. The readiness and metrics listeners are exempt, so probes and scrapes still answer
+//   at the limit.
 
 import { EnvoyPorts } from './names.ts';
 
@@ -30,7 +39,12 @@ type Json = Record<string, unknown>;
 
 const XdsCluster = 'legate_xds';
 const AdminCluster = 'legate_admin';
+/** Envoy's global downstream connection limit (its edge best-practice value). */
+export const GlobalMaxDownstreamConnections = 50000;
+
 const TypeUrl = {
+  downstreamConnections:
+    'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
@@ -66,6 +80,7 @@ function adminPathListener(name: string, port: number, path: string, prefix: boo
   return {
     name,
     address: socketAddress('0.0.0.0', port),
+    ignore_global_conn_limit: true,
     filter_chains: [
       {
         filters: [
@@ -96,7 +111,8 @@ function adminPathListener(name: string, port: number, path: string, prefix: boo
 /** The bootstrap, as the object that is serialised to bootstrap.json. */
 export function buildBootstrap(input: BootstrapInput): Json {
   const xds = parseHostPort(input.xdsAddress);
-  const adsSource = { ads: {}, resource_api_version: 'V3' };
+  // No initial fetch timeout: initialisation (and so /ready) waits for the operator's first answer.
+  const adsSource = { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' };
   return {
     node: { cluster: `${input.namespace}/${input.gatewayName}`, id: `${input.namespace}/${input.gatewayName}` },
     admin: { address: socketAddress('127.0.0.1', EnvoyPorts.admin) },
@@ -160,13 +176,18 @@ export function buildBootstrap(input: BootstrapInput): Json {
         },
       ],
     },
-    layered_runtime: {
-      layers: [
-        // Envoy's documented edge defaults; the per-listener limits come over xDS.
-        { name: 'static', static_layer: { 'overload.global_downstream_max_connections': 50000 } },
-        { name: 'admin', admin_layer: {} },
+    overload_manager: {
+      resource_monitors: [
+        {
+          name: 'envoy.resource_monitors.global_downstream_max_connections',
+          typed_config: {
+            '@type': TypeUrl.downstreamConnections,
+            max_active_downstream_connections: GlobalMaxDownstreamConnections,
+          },
+        },
       ],
     },
+    layered_runtime: { layers: [{ name: 'admin', admin_layer: {} }] },
   };
 }
 
