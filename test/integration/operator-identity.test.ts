@@ -1,10 +1,10 @@
 // Each Gateway gets its own xDS client certificate, issued by the operator's CA (loaded from a
 // mounted kubernetes.io/tls Secret folder, as the Helm chart mounts it) into the Secret
 // legate-<gateway>-xds that the Envoy Deployment mounts; it is reissued when it comes from another
-// CA, and removed with the Gateway.
+// CA, deleted or edited by hand (within seconds, not at the next resync), and removed with the Gateway.
 
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
@@ -35,6 +35,16 @@ describe('operator: per-Gateway xDS client certificates', () => {
   let operator: OperatorProcess;
   const secret = () => kube.get<Obj>('v1', 'Secret', ns, 'legate-web-xds');
   const decode = (s: Obj, key: string) => Buffer.from(s.data[key], 'base64').toString();
+  /** The Secret once it holds a certificate from our CA whose key is the Secret's key, other than `not`. */
+  const goodSecret = async (not?: string) => {
+    const s = await secret();
+    if (!s?.data || decode(s, 'ca.crt') !== ca.certPem) return undefined;
+    const cert = new X509Certificate(decode(s, 'tls.crt'));
+    if (!cert.checkPrivateKey(createPrivateKey(decode(s, 'tls.key'))) || cert.serialNumber === not) return undefined;
+    return cert;
+  };
+  // The operator runs with the default resync (300 s): a repair that waited for it would miss this.
+  const withinSeconds = 10_000;
 
   before(async () => {
     xdsCa = await xdsCaFolder();
@@ -95,17 +105,30 @@ describe('operator: per-Gateway xDS client certificates', () => {
       data: undefined,
       stringData: { 'tls.crt': foreign.certPem, 'tls.key': foreign.keyPem, 'ca.crt': foreign.caPem },
     } as Obj);
-    // Any change to the Gateway's objects brings a reconcile; touch the Gateway to be explicit.
-    await kube.apply({
-      apiVersion: gwApi,
-      kind: 'Gateway',
-      metadata: { name: 'web', namespace: ns, annotations: { touched: '1' } },
-      spec: { gatewayClassName: className, listeners: [{ name: 'http', protocol: 'HTTP', port: 8080 }] },
-    } as Obj);
-    await eventually('reissued by our CA', async () => {
-      const s = await secret();
-      return s && decode(s, 'ca.crt') === ca.certPem ? true : undefined;
+    // The edit of the Secret alone brings the repair; nothing else changes.
+    await eventually('reissued by our CA', () => goodSecret(), withinSeconds);
+  });
+
+  it('reissues a deleted Secret within seconds', async () => {
+    const before = await eventually('the current certificate', () => goodSecret());
+    await kube.objects.delete({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'legate-web-xds', namespace: ns },
     });
+    const after = await eventually('the Secret back', () => goodSecret(before.serialNumber), withinSeconds);
+    assert.equal(after.subjectAltName, `URI:spiffe://legate.dev/ns/${ns}/gateway/web`);
+    const s = (await secret()) as Obj;
+    assert.equal(s.metadata?.labels?.['app.kubernetes.io/managed-by'], 'legate');
+    assert.equal(s.metadata?.ownerReferences?.[0]?.kind, 'Gateway');
+  });
+
+  it('reissues a Secret whose key was replaced by hand (a key that does not match the certificate)', async () => {
+    const before = await eventually('the current certificate', () => goodSecret());
+    const other = await ca.issueGatewayCertificate(`${ns}/web`);
+    const s = (await secret()) as Obj;
+    await kube.objects.replace({ ...s, data: { ...s.data, 'tls.key': Buffer.from(other.keyPem).toString('base64') } });
+    await eventually('a certificate matching its key', () => goodSecret(before.serialNumber), withinSeconds);
   });
 
   it('removes the Secret with the Gateway', async () => {

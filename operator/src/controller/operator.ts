@@ -90,6 +90,24 @@ export class LegateOperator {
   constructor(settings: OperatorSettings) {
     this.#s = settings;
     this.#kinds = [...gatewayApiKinds, ...(settings.extraKinds ?? [])];
+    // The xDS client certificate Secrets come back within seconds of a deletion or a hand edit, not
+    // at the next resync: a change to a managed Secret reconciles its Gateway, whose reconcile
+    // reissues the certificate unless the Secret is still good. The translator caches Secrets
+    // anyway; without it, the store caches the managed ones.
+    if (settings.issuer && !this.#kinds.some((k) => k.kind === 'Secret'))
+      this.#kinds.push({
+        kind: 'Secret',
+        apiVersion: 'v1',
+        watch: { group: '', version: 'v1', plural: 'secrets' },
+        keep: (obj) => obj.metadata?.labels?.[Labels.managedBy] === 'legate',
+      });
+    if (settings.issuer)
+      this.store.subscribe((c) => {
+        if (c.kind !== 'Secret' || c.object.metadata?.labels?.[Labels.managedBy] !== 'legate') return;
+        // A restarted watch replays every object unchanged: only a new resourceVersion is an edit.
+        if (c.type === 'upsert' && c.previous?.metadata?.resourceVersion === c.object.metadata?.resourceVersion) return;
+        this.controller.onManagedObject(c.object);
+      });
     this.#objects = KubernetesObjectApi.makeApiClient(settings.kubeConfig);
     this.#reconciler = new FleetReconciler(settings.kubeConfig, {
       xdsAddress: settings.xdsAddress,

@@ -6,12 +6,11 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Gateway } from '../k8s/gateway-api.ts';
 import {
-  certificateValidity,
   clientCertSecretKeys,
   clientCertSecretName,
+  clientSecretProblem,
   gatewayKey,
   type IssuedCertificate,
-  needsRotation,
 } from '../xds/identity.ts';
 import { buildFleet, type Fleet, FleetKinds, type FleetSettings, type Manifest } from './fleet.ts';
 import { KubeApply } from './kube-apply.ts';
@@ -117,7 +116,10 @@ export class FleetReconciler {
     }
   }
 
-  /** Issues the certificate when the Secret is missing, from another CA, or due for rotation. */
+  /**
+   * Issues the certificate when the Secret is missing, unreadable, from another CA, for another
+   * Gateway, holds a key that is not the certificate's, or is due for rotation (clientSecretProblem).
+   */
   async #ensureCertificate(gw: Gateway, template: Manifest): Promise<void> {
     const issuer = this.#options.issuer as GatewayCertificateIssuer;
     const namespace = gw.metadata.namespace as string;
@@ -128,11 +130,10 @@ export class FleetReconciler {
       namespace,
       name,
     );
-    const decode = (key: string) => Buffer.from(existing?.data?.[key] ?? '', 'base64').toString();
-    const certPem = decode(clientCertSecretKeys.cert);
-    const current =
-      certPem && decode(clientCertSecretKeys.ca) === issuer.certPem && !needsRotation(certificateValidity(certPem));
-    if (current) return;
+    const pem = Object.fromEntries(
+      Object.values(clientCertSecretKeys).map((k) => [k, Buffer.from(existing?.data?.[k] ?? '', 'base64').toString()]),
+    );
+    if (clientSecretProblem(pem, issuer.certPem, gatewayKey(namespace, gw.metadata.name)) === undefined) return;
     const issued = await issuer.issueGatewayCertificate(gatewayKey(namespace, gw.metadata.name));
     await this.#kube.apply({
       apiVersion: 'v1',

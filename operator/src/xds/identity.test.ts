@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import {
   certificateValidity,
+  clientSecretProblem,
   gatewayFromSpiffeId,
   gatewayFromSubjectAltName,
   gatewaySpiffeId,
@@ -133,6 +134,33 @@ describe('xDS identity', () => {
     });
     const issued = await ca.issueGatewayCertificate('ns/gw');
     assert.ok(new X509Certificate(issued.certPem).verify(new X509Certificate(issued.caPem).publicKey));
+  });
+
+  it("keeps a Gateway's Secret only while it is whole, ours, its own and not due", async () => {
+    const ca = await XdsCertificateAuthority.create();
+    const issued = await ca.issueGatewayCertificate('team-a/web');
+    const good = { 'tls.crt': issued.certPem, 'tls.key': issued.keyPem, 'ca.crt': issued.caPem };
+    assert.equal(clientSecretProblem(good, ca.certPem, 'team-a/web'), undefined);
+    assert.equal(clientSecretProblem({}, ca.certPem, 'team-a/web'), 'missing');
+    assert.equal(clientSecretProblem({ ...good, 'tls.key': '' }, ca.certPem, 'team-a/web'), 'missing');
+    const other = await (await XdsCertificateAuthority.create()).issueGatewayCertificate('team-a/web');
+    assert.equal(
+      clientSecretProblem({ ...good, 'ca.crt': other.caPem }, ca.certPem, 'team-a/web'),
+      'another CA bundle',
+    );
+    assert.equal(
+      clientSecretProblem({ ...good, 'tls.crt': other.certPem }, ca.certPem, 'team-a/web'),
+      'not signed by the operator CA',
+    );
+    assert.equal(clientSecretProblem(good, ca.certPem, 'team-b/web'), 'issued for another identity');
+    const sibling = await ca.issueGatewayCertificate('team-a/web');
+    assert.equal(
+      clientSecretProblem({ ...good, 'tls.key': sibling.keyPem }, ca.certPem, 'team-a/web'),
+      'the key is not the certificate key',
+    );
+    assert.match(clientSecretProblem({ ...good, 'tls.crt': 'junk' }, ca.certPem, 'team-a/web') ?? '', /^unreadable/);
+    const late = new Date(Date.now() + 365 * 24 * 3600 * 1000);
+    assert.equal(clientSecretProblem(good, ca.certPem, 'team-a/web', late), 'due for rotation');
   });
 
   it('rotates once less than a third of the lifetime is left', () => {

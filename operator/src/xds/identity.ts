@@ -157,6 +157,35 @@ export function needsRotation(cert: { notBefore: Date; notAfter: Date }, now: Da
   return cert.notAfter.getTime() - now.getTime() < lifetime / 3;
 }
 
+/**
+ * Why the `legate-<gateway>-xds` Secret's contents (PEM text by key) cannot stay as they are, or
+ * undefined when they can: anything missing or unreadable, a certificate our CA did not sign or that
+ * names another Gateway, a key that is not the certificate's, or a certificate due for rotation. Any
+ * answer but undefined means: issue a new certificate. Never throws.
+ */
+export function clientSecretProblem(
+  pem: Partial<Record<(typeof clientCertSecretKeys)[keyof typeof clientCertSecretKeys], string>>,
+  caCertPem: string,
+  key: GatewayKey,
+  now: Date = new Date(),
+): string | undefined {
+  const certPem = pem[clientCertSecretKeys.cert];
+  const keyPem = pem[clientCertSecretKeys.key];
+  if (!certPem || !keyPem || !pem[clientCertSecretKeys.ca]) return 'missing';
+  if (pem[clientCertSecretKeys.ca] !== caCertPem) return 'another CA bundle';
+  try {
+    const cert = new NodeX509Certificate(certPem);
+    if (!cert.verify(new NodeX509Certificate(caCertPem).publicKey)) return 'not signed by the operator CA';
+    if (gatewayFromSubjectAltName(cert.subjectAltName) !== key) return 'issued for another identity';
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return 'the key is not the certificate key';
+    if (needsRotation({ notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) }, now))
+      return 'due for rotation';
+  } catch (err) {
+    return `unreadable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
 /** The validity window of a PEM certificate (for example one read back from a Secret). */
 export function certificateValidity(certPem: string): { notBefore: Date; notAfter: Date; subjectAltName?: string } {
   const cert = new NodeX509Certificate(certPem);
