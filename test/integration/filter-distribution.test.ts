@@ -440,9 +440,13 @@ describe('filter distribution through the operator process', () => {
       return bytes && denyStatusOf(bytes);
     });
     assert.equal(status, 503);
-    const listener = a.names(TypeUrls.listener)[0] as string;
-    const entry = hcmOf(a.bytes(TypeUrls.listener, listener) as Uint8Array).httpFilters.find((f) => f.name === name);
-    assert.ok(entry, 'the refused filter stays on the chain');
+    await a.until('the refused filter on the chain', () =>
+      a
+        .names(TypeUrls.listener)
+        .some((l) => hcmOf(a.bytes(TypeUrls.listener, l) as Uint8Array).httpFilters.some((f) => f.name === name))
+        ? true
+        : undefined,
+    );
     await a.settle();
     const res = spawnSync(await goTool('xds-validate'), [], {
       input: JSON.stringify({ gateways: [{ gateway: gwA, resources: a.binaryResources() }] }),
