@@ -166,3 +166,34 @@ test('the xDS CA loads from a Secret folder with a PKCS#8 or a SEC1 (Helm) key',
     }
   }
 });
+
+test('an invalid route gets one Warning Event per new problem, none for an unchanged one', async () => {
+  const { routeProblemEvents } = await import('./translation-status.ts');
+  const parentRef = { name: 'gw' };
+  const cond = (type: string, status: 'True' | 'False', reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+  });
+  const ok = [{ parentRef, controllerName: 'c', conditions: [cond('Accepted', 'True', 'Accepted', 'ok')] }];
+  const partial = [
+    {
+      parentRef,
+      controllerName: 'c',
+      conditions: [
+        cond('Accepted', 'True', 'Accepted', 'ok'),
+        cond('PartiallyInvalid', 'True', 'UnsupportedValue', 'Dropped Rule(s): rule 0: bad regex'),
+      ],
+    },
+  ];
+  assert.deepEqual(routeProblemEvents(ok, partial), [
+    { reason: 'PartiallyInvalid', message: 'parent gw: Dropped Rule(s): rule 0: bad regex' },
+  ]);
+  assert.deepEqual(routeProblemEvents(partial, partial), []);
+  const rejected = [
+    { parentRef, controllerName: 'c', conditions: [cond('Accepted', 'False', 'UnsupportedValue', 'x')] },
+  ];
+  assert.deepEqual(routeProblemEvents([], rejected), [{ reason: 'UnsupportedValue', message: 'parent gw: x' }]);
+  assert.deepEqual(routeProblemEvents(rejected, ok), []);
+});

@@ -7,6 +7,7 @@ import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } fr
 import type { KubeApply } from '../infra/kube-apply.ts';
 import type { Condition, Gateway, HTTPRoute, ListenerStatus, RouteParentStatus } from '../k8s/gateway-api.ts';
 import type { GatewayTranslation } from '../translate/index.ts';
+import type { EventRecorder } from './events.ts';
 import { Kinds } from './gateway-controller.ts';
 import type { Logger } from './log.ts';
 import { withTransitions } from './status.ts';
@@ -34,6 +35,37 @@ export interface TranslationStatusOptions {
   leading: () => boolean;
   log: Logger;
   now?: () => Date;
+  /** Warning Events for routes that stop being accepted, or lose rules (none when undefined). */
+  events?: EventRecorder;
+}
+
+/**
+ * The Warning Events a route's new parent statuses call for: a parent whose Accepted turned False, or
+ * whose PartiallyInvalid turned True, or either with a new message (one Event per new problem).
+ */
+export function routeProblemEvents(
+  before: readonly RouteParentStatus[],
+  after: readonly RouteParentStatus[],
+): { reason: string; message: string }[] {
+  const out: { reason: string; message: string }[] = [];
+  const bad = (c: Condition) =>
+    (c.type === 'Accepted' && c.status === 'False') || (c.type === 'PartiallyInvalid' && c.status === 'True');
+  for (const p of after) {
+    const old = before.find(
+      (b) => b.controllerName === p.controllerName && isDeepStrictEqual(b.parentRef, p.parentRef),
+    );
+    for (const c of p.conditions ?? []) {
+      if (!bad(c)) continue;
+      const prev = old?.conditions?.find((o) => o.type === c.type);
+      if (prev && prev.status === c.status && prev.message === c.message) continue;
+      const where = `${p.parentRef.namespace ? `${p.parentRef.namespace}/` : ''}${p.parentRef.name}`;
+      const reason = c.type === 'PartiallyInvalid' ? 'PartiallyInvalid' : c.reason;
+      if (!out.some((e) => e.reason === reason && e.message.endsWith(c.message))) {
+        out.push({ reason, message: `parent ${where}: ${c.message}` });
+      }
+    }
+  }
+  return out;
 }
 
 export class TranslationStatusWriter {
@@ -137,6 +169,14 @@ export class TranslationStatusWriter {
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+    const events = this.#o.events;
+    if (!events) return;
+    for (const e of routeProblemEvents(existing, stamped)) {
+      const target = { apiVersion: `${group}/${version}`, kind, name, namespace, uid: route.metadata.uid };
+      await events.record(target, 'Warning', e.reason, e.message).catch((err: unknown) => {
+        this.#o.log.warn('could not record an Event', { route: routeKey, err: String((err as Error)?.message ?? err) });
+      });
+    }
   }
 
   async #writeListeners(gatewayKey: string, listeners: readonly ListenerStatus[]): Promise<void> {

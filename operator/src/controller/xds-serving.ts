@@ -15,6 +15,7 @@ import {
 } from '../xds/identity.ts';
 import { NackTracker } from '../xds/nack-status.ts';
 import { XdsServer } from '../xds/server.ts';
+import { EventRecorder } from './events.ts';
 import { FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
 import type { Logger } from './log.ts';
@@ -104,6 +105,7 @@ export class XdsServing {
       controllerName: o.controllerName,
       leading: o.leading,
       log,
+      events: new EventRecorder(o.kubeConfig),
     });
     let sync: XdsSync | undefined;
     const filters = new FilterSync({

@@ -118,11 +118,24 @@ export function renderApiListener(a: IrApiListener, routeConfig: IrRouteConfig):
   return { name: a.name, apiListener: { apiListener: httpConnectionManager(routeConfig, true) } };
 }
 
+/**
+ * Envoy reads a header value to add as a substitution format string (`%REQ(x)%`...): a lone `%` makes
+ * it refuse the whole RouteConfiguration ("Un-terminated variable expression"), and `%X%` would be
+ * expanded. Gateway API values are literal, so every `%` is doubled.
+ */
+export function literalHeaderValue(value: string): string {
+  return value.replaceAll('%', '%%');
+}
+
 function headerOptions(mods: IrHeaderMods | undefined): Json {
   if (!mods) return {};
+  const option = (h: { name: string; value: string }, appendAction: string) => ({
+    header: { key: h.name, value: literalHeaderValue(h.value) },
+    appendAction,
+  });
   const toAdd = [
-    ...mods.set.map((h) => ({ header: { key: h.name, value: h.value }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
-    ...mods.add.map((h) => ({ header: { key: h.name, value: h.value }, appendAction: 'APPEND_IF_EXISTS_OR_ADD' })),
+    ...mods.set.map((h) => option(h, 'OVERWRITE_IF_EXISTS_OR_ADD')),
+    ...mods.add.map((h) => option(h, 'APPEND_IF_EXISTS_OR_ADD')),
   ];
   const out: Json = {};
   if (toAdd.length > 0) out.HeadersToAdd = toAdd;
@@ -181,7 +194,8 @@ function prefixRewriteFor(replacement: string, piece: 'exact' | 'slash' | 'root'
 function pathRewriteJson(rw: IrPathRewrite, piece: 'exact' | 'slash' | 'root' | 'other', redirect: boolean): Json {
   if (rw.kind === 'prefix') return { prefixRewrite: prefixRewriteFor(rw.value, piece) };
   if (redirect) return { pathRedirect: rw.value };
-  return { regexRewrite: { pattern: { regex: '^/.*$' }, substitution: rw.value } };
+  // RE2's rewrite string gives `\` a meaning (`\1` is a group): keep the path literal.
+  return { regexRewrite: { pattern: { regex: '^/.*$' }, substitution: rw.value.replaceAll('\\', '\\\\') } };
 }
 
 const REDIRECT_CODES: Record<number, string> = {
@@ -254,9 +268,15 @@ function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other', pr
 
 /** A Gateway API CORS origin (`*` greedy to the left, `*` alone: any) as an Envoy string matcher. */
 function originMatcher(origin: string): Json {
-  if (origin === '*') return { safeRegex: { regex: '.*' } };
-  if (!origin.includes('*')) return { exact: origin };
-  return { safeRegex: { regex: origin.split('*').map(escapeRegex).join('.*') } };
+  const regex = originRegex(origin);
+  return regex === undefined ? { exact: origin } : { safeRegex: { regex } };
+}
+
+/** The RE2 regex a CORS origin with wildcards becomes (undefined: matched exactly). */
+export function originRegex(origin: string): string | undefined {
+  if (origin === '*') return '.*';
+  if (!origin.includes('*')) return undefined;
+  return origin.split('*').map(escapeRegex).join('.*');
 }
 
 function escapeRegex(s: string): string {

@@ -17,6 +17,14 @@ import type {
   HTTPRouteRule,
 } from '../k8s/gateway-api.ts';
 import { RouteReason } from '../k8s/gateway-api.ts';
+import { originRegex } from './envoy.ts';
+import {
+  headerNameProblem,
+  headerValueProblem,
+  modifiedHeaderProblem,
+  queryParamNameProblem,
+  re2Problem,
+} from './envoy-rules.ts';
 import type { AnyRoute, IndexedInput } from './input.ts';
 import { objectKey } from './input.ts';
 import type {
@@ -102,13 +110,16 @@ function createdMs(ts: string | Date | undefined): number {
   return Number.isNaN(ms) ? Number.MAX_SAFE_INTEGER : ms;
 }
 
+/** Envoy compiles every regex with RE2 (not JavaScript's RegExp): see envoy-rules.ts. */
 function checkRegex(value: string, what: string): void {
   asString(value, what);
-  try {
-    new RegExp(value);
-  } catch {
-    throw new InvalidRule(`${what} ${JSON.stringify(value)} is not a valid regular expression`);
-  }
+  const problem = re2Problem(value);
+  if (problem) throw new InvalidRule(`${what} regex ${JSON.stringify(value)} ${problem}`);
+}
+
+/** Throws an invalid rule when `problem` (from envoy-rules.ts) says Envoy would refuse `value`. */
+function envoyCheck(problem: string | undefined, what: string, value: string): void {
+  if (problem) throw new InvalidRule(`${what} ${JSON.stringify(value)} ${problem}`);
 }
 
 /** Keeps the first of several matches on the same name (the spec: later ones are ignored). */
@@ -122,6 +133,11 @@ function stringMatches(
   for (const item of items ?? []) {
     asString(item?.name, `${what} name`);
     asString(item.value, `${what} ${item.name} value`);
+    envoyCheck(
+      caseInsensitiveNames ? headerNameProblem(item.name) : queryParamNameProblem(item.name),
+      `${what} name`,
+      item.name,
+    );
     const name = caseInsensitiveNames ? item.name.toLowerCase() : item.name;
     if (seen.has(name)) continue;
     seen.add(name);
@@ -183,7 +199,9 @@ function grpcMatch(m: GRPCRouteMatch): IrMatch {
   if (type !== 'RegularExpression') throw new InvalidRule(`gRPC method match type ${type} is not supported`);
   if (service) checkRegex(service, 'gRPC service');
   if (name) checkRegex(name, 'gRPC method');
-  return { ...none, path: { kind: 'regex', value: `/(${service || '[^/]+'})/(${name || '[^/]+'})` } };
+  const path = `/(${service || '[^/]+'})/(${name || '[^/]+'})`;
+  checkRegex(path, 'gRPC method match (as the path regex Envoy gets)');
+  return { ...none, path: { kind: 'regex', value: path } };
 }
 
 function headerMods(f: HTTPHeaderFilter | undefined, into?: IrHeaderMods): IrHeaderMods {
@@ -191,8 +209,13 @@ function headerMods(f: HTTPHeaderFilter | undefined, into?: IrHeaderMods): IrHea
   for (const h of [...(f?.set ?? []), ...(f?.add ?? [])]) {
     asString(h?.name, 'header name');
     asString(h.value, `header ${h.name} value`);
+    envoyCheck(modifiedHeaderProblem(h.name, 'modified'), 'header', h.name);
+    envoyCheck(headerValueProblem(h.value), `header ${h.name} value`, h.value);
   }
-  for (const name of f?.remove ?? []) asString(name, 'removed header name');
+  for (const name of f?.remove ?? []) {
+    asString(name, 'removed header name');
+    envoyCheck(modifiedHeaderProblem(name, 'removed'), 'removed header', name);
+  }
   for (const h of f?.set ?? []) mods.set.push({ name: h.name.toLowerCase(), value: h.value });
   for (const h of f?.add ?? []) mods.add.push({ name: h.name.toLowerCase(), value: h.value });
   for (const name of f?.remove ?? []) mods.remove.push(name.toLowerCase());
@@ -220,7 +243,9 @@ function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirec
   if (f.scheme !== undefined && f.scheme !== 'http' && f.scheme !== 'https') {
     throw new InvalidRule(`redirect scheme ${JSON.stringify(f.scheme)} is not supported`);
   }
-  if (f.hostname !== undefined) asString(f.hostname, 'redirect hostname');
+  if (f.hostname !== undefined) {
+    envoyCheck(headerValueProblem(asString(f.hostname, 'redirect hostname')), 'redirect hostname', f.hostname);
+  }
   const port = f.port ?? wellKnown(f.scheme) ?? ctx.port;
   const finalScheme = f.scheme ?? (ctx.protocol === 'HTTPS' ? 'https' : 'http');
   const r: IrRedirect = { kind: 'redirect', statusCode: f.statusCode ?? 302 };
@@ -232,8 +257,17 @@ function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirec
 }
 
 function pathModifier(p: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }): IrPathRewrite {
-  if (p.replaceFullPath !== undefined) asString(p.replaceFullPath, 'replaceFullPath');
-  if (p.replacePrefixMatch !== undefined) asString(p.replacePrefixMatch, 'replacePrefixMatch');
+  if (p.replaceFullPath !== undefined) {
+    envoyCheck(
+      headerValueProblem(asString(p.replaceFullPath, 'replaceFullPath')),
+      'replaceFullPath',
+      p.replaceFullPath,
+    );
+  }
+  if (p.replacePrefixMatch !== undefined) {
+    const v = asString(p.replacePrefixMatch, 'replacePrefixMatch');
+    envoyCheck(headerValueProblem(v), 'replacePrefixMatch', v);
+  }
   if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined)
     return { kind: 'full', value: p.replaceFullPath };
   if (p.type === 'ReplacePrefixMatch' && p.replacePrefixMatch !== undefined) {
@@ -370,13 +404,20 @@ function compileRule(
         break;
       case 'URLRewrite':
         if (!('urlRewrite' in f) || !f.urlRewrite) throw new InvalidRule('URLRewrite without its config');
-        if (f.urlRewrite.hostname !== undefined) hostRewrite = asString(f.urlRewrite.hostname, 'rewrite hostname');
+        if (f.urlRewrite.hostname !== undefined) {
+          hostRewrite = asString(f.urlRewrite.hostname, 'rewrite hostname');
+          envoyCheck(headerValueProblem(hostRewrite), 'rewrite hostname', hostRewrite);
+        }
         if (f.urlRewrite.path) pathRewrite = pathModifier(f.urlRewrite.path);
         break;
       case 'CORS': {
         const c = 'cors' in f ? f.cors : undefined;
         if (!c) throw new InvalidRule('CORS without its config');
         const strings = (v: string[] | undefined, what: string) => (v ?? []).map((x) => asString(x, what));
+        for (const origin of strings(c.allowOrigins, 'CORS origin')) {
+          const regex = originRegex(origin);
+          if (regex !== undefined) envoyCheck(re2Problem(regex), 'CORS origin (as a regex)', origin);
+        }
         out.cors = {
           allowOrigins: strings(c.allowOrigins, 'CORS origin'),
           allowMethods: strings(c.allowMethods, 'CORS method'),
