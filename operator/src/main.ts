@@ -11,7 +11,6 @@ import { parseOptions, usage } from './controller/options.ts';
 import { loadXdsCa } from './controller/xds-ca.ts';
 import { XdsServing } from './controller/xds-serving.ts';
 import { translationKinds } from './controller/xds-sync.ts';
-import { KubeApply } from './infra/kube-apply.ts';
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
@@ -67,7 +66,6 @@ async function main(): Promise<void> {
         controllerName: options.controllerName,
         operatorNamespace: options.operatorNamespace,
         leading: () => operator.leading,
-        kube: new KubeApply(kubeConfig, 'legate-xds'),
         moduleCacheDir: options.moduleCacheDir,
         registry: metrics.registry,
         log,

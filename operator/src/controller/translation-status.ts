@@ -28,7 +28,10 @@ function comparable(parents: readonly RouteParentStatus[] | undefined) {
 
 export interface TranslationStatusOptions {
   kubeConfig: KubeConfig;
-  /** Applies Gateway status with its own field manager (listeners only, so it never fights others). */
+  /**
+   * Applies Gateway `status.listeners`, under a field manager of its own (FieldManagers.listenerStatus):
+   * sharing one with another writer would make each apply remove the other's fields.
+   */
   kube: KubeApply;
   store: ObjectStore;
   controllerName: string;

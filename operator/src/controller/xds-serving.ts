@@ -5,7 +5,8 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import type { KubeApply } from '../infra/kube-apply.ts';
+import { KubeApply } from '../infra/kube-apply.ts';
+import { FieldManagers } from '../infra/names.ts';
 import type { Gateway } from '../k8s/gateway-api.ts';
 import {
   type GatewayKey,
@@ -15,11 +16,11 @@ import {
 } from '../xds/identity.ts';
 import { NackTracker } from '../xds/nack-status.ts';
 import { XdsServer } from '../xds/server.ts';
+import { ConfigAcceptedWriter } from './config-accepted-status.ts';
 import { EventRecorder } from './events.ts';
 import { FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
 import type { Logger } from './log.ts';
-import { withTransitions } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import { TranslationStatusWriter } from './translation-status.ts';
 import { XdsSync } from './xds-sync.ts';
@@ -43,8 +44,6 @@ export interface XdsServingOptions {
   /** Disk cache for verified Wasm modules; memory only when undefined. */
   moduleCacheDir?: string;
   leading: () => boolean;
-  /** Applies status with the xDS side's own field manager. */
-  kube: KubeApply;
   registry: Registry;
   log: Logger;
 }
@@ -100,7 +99,7 @@ export class XdsServing {
     });
     const status = new TranslationStatusWriter({
       kubeConfig: o.kubeConfig,
-      kube: o.kube,
+      kube: new KubeApply(o.kubeConfig, FieldManagers.listenerStatus),
       store: o.store,
       controllerName: o.controllerName,
       leading: o.leading,
@@ -143,18 +142,12 @@ export class XdsServing {
 /** A proxy's NACK (and the ACK that later clears it) becomes the Gateway's ConfigAccepted condition. */
 function watchNacks(server: XdsServer, o: XdsServingOptions, log: Logger): void {
   const tracker = new NackTracker();
+  const writer = new ConfigAcceptedWriter(o.kubeConfig, o.store);
   const write = (gatewayKey: GatewayKey) => {
     const condition = tracker.condition(gatewayKey);
-    const gateway = o.store.get<Gateway>(Kinds.gateway, gatewayKey);
-    if (!condition || !gateway || !o.leading()) return;
-    const [namespace, name] = gatewayKey.split('/') as [string, string];
-    const previous = gateway.status?.conditions?.filter((c) => c.type === condition.type);
-    const conditions = withTransitions(previous, [condition], gateway.metadata.generation, new Date());
-    o.kube
-      .applyStatus(
-        { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', kind: 'Gateway', namespace, name },
-        { conditions },
-      )
+    if (!condition || !o.leading()) return;
+    writer
+      .write(gatewayKey, condition)
       .catch((err: unknown) =>
         log.warn('could not write the ConfigAccepted condition', { gateway: gatewayKey, err: String(err) }),
       );

@@ -6,6 +6,20 @@ import { createHash } from 'node:crypto';
 export const ControllerName = 'legate.dev/gateway-controller';
 export const FieldManager = 'legate-operator';
 
+/**
+ * Server-side apply field managers, one per writer of a Gateway's status. An apply removes every field
+ * its manager owned before and left out this time, so two writers that share a manager erase each
+ * other (the ConfigAccepted condition removed the listener status and back). Each owns its fields.
+ */
+export const FieldManagers = {
+  /** Fleet objects, GatewayClass status, Gateway Accepted/Programmed/addresses (and listeners without xDS). */
+  operator: FieldManager,
+  /** Gateway `status.listeners`, from translation. */
+  listenerStatus: 'legate-listener-status',
+  /** The Gateway's `legate.dev/ConfigAccepted` condition, from Envoy's ACKs and NACKs. */
+  configAccepted: 'legate-config-accepted',
+} as const;
+
 export const Labels = {
   name: 'app.kubernetes.io/name',
   managedBy: 'app.kubernetes.io/managed-by',
