@@ -105,6 +105,9 @@ export class FilterSync {
   #unsubscribe: (() => void) | undefined;
   /** Gateway key → ready replicas of its Envoy Deployment (absent: none ready, or not seen yet). */
   readonly #readyReplicas = new Map<string, number>();
+  /** Gateway key → FilterPolicy key → why that Gateway's Envoy rejected the policy's filter config. */
+  readonly #rejections = new Map<string, Map<string, string>>();
+  #lastResolution: PolicyResolution | undefined;
 
   constructor(options: FilterSyncOptions) {
     this.#o = options;
@@ -150,6 +153,19 @@ export class FilterSync {
     this.#o.poke();
   }
 
+  /**
+   * The FilterPolicies whose filter configuration a Gateway's Envoy rejected (NACKed ECDS), with
+   * Envoy's reason: their ancestor status for that Gateway says `Accepted=False` (reason Invalid).
+   */
+  setRejections(gatewayKey: string, byPolicy: ReadonlyMap<string, string>): void {
+    const before = this.#rejections.get(gatewayKey);
+    if (byPolicy.size === 0 && !before) return;
+    if (before && before.size === byPolicy.size && [...byPolicy].every(([k, v]) => before.get(k) === v)) return;
+    if (byPolicy.size === 0) this.#rejections.delete(gatewayKey);
+    else this.#rejections.set(gatewayKey, new Map(byPolicy));
+    if (this.#lastResolution) this.#writePolicies(this.#lastResolution);
+  }
+
   /** Resolves when every queued status write is done (tests, shutdown). */
   idle(): Promise<void> {
     return this.#queue;
@@ -190,6 +206,7 @@ export class FilterSync {
       if (fingerprints.get(key) !== this.#fingerprints.get(key)) changed.add(key);
     }
     this.#fingerprints = fingerprints;
+    this.#lastResolution = resolution;
     this.#writePolicies(resolution);
     return { hooks: filterRenderHooks(resolution), changed };
   }
@@ -283,7 +300,7 @@ export class FilterSync {
     const controller = this.#o.controllerName;
     for (const policy of this.#o.store.list<FilterPolicy>(FilterKinds.filterPolicy)) {
       const key = `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
-      const ours = resolution.status.get(key) ?? [];
+      const ours = withRejections(resolution.status.get(key) ?? [], key, this.#rejections, policy.metadata.generation);
       const have = (policy.status?.ancestors ?? []).filter((a) => a.controllerName === controller);
       const want = canonicalJson(comparableAncestors(ours));
       if (!this.#needsWrite(`FilterPolicy/${key}`, want, canonicalJson(comparableAncestors(have)))) continue;
@@ -312,6 +329,29 @@ export class FilterSync {
       this.#o.log.warn('filter status write failed', { object: id, err: String((err as Error)?.message ?? err) });
     });
   }
+}
+
+/**
+ * A policy's ancestor statuses with `Accepted=False` (reason Invalid, Envoy's message) for each Gateway
+ * whose Envoy rejected its filter configuration.
+ */
+export function withRejections(
+  ancestors: readonly PolicyAncestorStatus[],
+  policyKey: string,
+  rejections: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  generation: number | undefined,
+): PolicyAncestorStatus[] {
+  if (rejections.size === 0) return [...ancestors];
+  const policyNs = policyKey.split('/')[0];
+  return ancestors.map((a) => {
+    if ((a.ancestorRef.kind ?? 'Gateway') !== 'Gateway') return a;
+    const gateway = `${a.ancestorRef.namespace ?? policyNs}/${a.ancestorRef.name}`;
+    const message = rejections.get(gateway)?.get(policyKey);
+    if (!message) return a;
+    const rejected: Condition = { type: 'Accepted', status: 'False', reason: 'Invalid', message };
+    if (generation !== undefined) rejected.observedGeneration = generation;
+    return { ...a, conditions: [rejected, ...a.conditions.filter((c) => c.type !== 'Accepted')] };
+  });
 }
 
 /** What decides a Gateway's filter resources (module bytes stand in by their digest). */

@@ -40,6 +40,9 @@ function setup() {
     setSnapshot: (key: string) => snapshots.push(key),
     removeSnapshot: () => undefined,
     markSynced: () => undefined,
+    cache: { get: () => undefined },
+    onNack: () => () => undefined,
+    onAck: () => () => undefined,
   } as unknown as XdsServer;
   const sync = new XdsSync({ store, xds, controllerName, log: jsonLogger('error') });
   sync.start();

@@ -5,6 +5,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { TypeUrls } from '../envoy/protos.ts';
 import type { Gateway } from '../k8s/gateway-api.ts';
 import {
   type AffectingObject,
@@ -15,9 +16,18 @@ import {
 } from '../translate/index.ts';
 import { LiveIndex } from '../translate/live-index.ts';
 import type { GatewayKey } from '../xds/identity.ts';
+import { Quarantine } from '../xds/quarantine.ts';
 import type { XdsServer } from '../xds/server.ts';
 import { FilterKinds, type FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
+import {
+  contributions,
+  heldPolicies,
+  isolatedTypes,
+  stillHeld,
+  withHeldRoutes,
+  withIsolationStatus,
+} from './isolation.ts';
 import type { Logger } from './log.ts';
 import type { StoredKind } from './operator.ts';
 import type { ObjectStore, StoreChange } from './store.ts';
@@ -72,15 +82,48 @@ export class XdsSync {
   #firstSeenAt: number | undefined;
   #scheduled = false;
   #unsubscribe: (() => void) | undefined;
+  /** NACK isolation: the objects Envoy rejected, held back so the rest of their Gateway ships. */
+  readonly quarantine = new Quarantine({ bisect: [TypeUrls.route] });
+  readonly #unsubscribeXds: (() => void)[] = [];
 
   constructor(options: XdsSyncOptions) {
     this.#o = options;
     this.#index = new LiveIndex(options.controllerName);
   }
 
+  /** Envoy's answers: a NACK holds the objects that changed, an ACK may release suspects. */
+  #watchAnswers(): void {
+    const isolated = new Set<string>(isolatedTypes);
+    this.#unsubscribeXds.push(
+      this.#o.xds.onNack((event) => {
+        // Only Envoy's answers: a proxyless gRPC client refusing a route must not hold it back from Envoy.
+        if (!isolated.has(event.typeUrl) || (event.view ?? 'envoy') !== 'envoy') return;
+        const held = this.quarantine.nack(event);
+        if (held.length === 0) return;
+        this.#o.log.warn('holding back what the proxy rejected', {
+          gateway: event.gateway,
+          typeUrl: event.typeUrl,
+          version: event.version,
+          objects: held.map((h) => h.key),
+          guilty: held.length === 1 || held.every((h) => h.guilty),
+          message: event.message,
+        });
+        this.#dirty.add(event.gateway);
+        this.#schedule();
+      }),
+      this.#o.xds.onAck((event) => {
+        if (!isolated.has(event.typeUrl) || (event.view ?? 'envoy') !== 'envoy') return;
+        if (!this.quarantine.ack(event.gateway, event.typeUrl, event.version)) return;
+        this.#dirty.add(event.gateway);
+        this.#schedule();
+      }),
+    );
+  }
+
   /** Call once the store has synced every kind: translates everything, then lets the server serve. */
   start(): void {
     this.#unsubscribe = this.#o.store.subscribe((change) => this.#onChange(change));
+    this.#watchAnswers();
     for (const kind of affectingKinds) {
       for (const obj of this.#o.store.list(kind)) this.#index.apply(kind, 'upsert', obj);
     }
@@ -92,6 +135,7 @@ export class XdsSync {
 
   stop(): void {
     this.#unsubscribe?.();
+    for (const off of this.#unsubscribeXds.splice(0)) off();
   }
 
   /** Gateways that currently have a snapshot. */
@@ -158,8 +202,12 @@ export class XdsSync {
     this.#dirty.clear();
     for (const key of keys) {
       let translation: GatewayTranslation | undefined;
+      // Held routes go in their last accepted form, or not at all (see isolation.ts).
+      const routes = index.routesByGateway.get(key) ?? [];
+      const heldBefore = this.quarantine.held(key, stillHeld(routes, undefined));
+      const input = withHeldRoutes(index, key, heldBefore);
       try {
-        translation = translateGateway(index, key, filters ? { hooks: filters.hooks } : {});
+        translation = translateGateway(input, key, filters ? { hooks: filters.hooks } : {});
       } catch (err) {
         // Translation is meant never to throw; if it does, this Gateway keeps its last snapshot.
         this.#o.log.error('translation failed', { gateway: key, err: String((err as Error).stack ?? err) });
@@ -168,6 +216,8 @@ export class XdsSync {
       if (!translation) {
         if (this.#served.delete(key)) {
           this.#o.xds.removeSnapshot(key);
+          this.quarantine.forget(key);
+          this.#o.filters?.setRejections(key, new Map());
           this.#o.onRemoved?.(key);
         }
         continue;
@@ -175,11 +225,21 @@ export class XdsSync {
       if (translation.errors.length > 0) {
         this.#o.log.warn('resources dropped by the strict encoder', { gateway: key, errors: translation.errors });
       }
-      this.#served.set(key, new Set(translation.status.routes.map((r) => `${r.kind}/${r.route}`)));
       this.#o.xds.setSnapshot(key, translation.resources, {
         proxylessListeners: translation.proxylessListeners,
         seenAt,
       });
+      const snapshot = this.#o.xds.cache.get(key);
+      const sentRoutes = input.routesByGateway.get(key) ?? [];
+      for (const [typeUrl, sent] of contributions(translation.ir, sentRoutes, snapshot)) {
+        // A version Envoy already rejected is not sent again: it holds its suspects again at once.
+        if (this.quarantine.sent(key, typeUrl, sent.version, sent.resources).length > 0) this.#dirty.add(key);
+      }
+      if (this.#dirty.has(key)) this.#schedule();
+      const held = this.quarantine.held(key, stillHeld(routes, snapshot));
+      translation = withIsolationStatus(translation, held, routes, this.#o.controllerName);
+      this.#o.filters?.setRejections(key, heldPolicies(held));
+      this.#served.set(key, new Set(translation.status.routes.map((r) => `${r.kind}/${r.route}`)));
       this.#o.onTranslated?.(translation);
     }
   }

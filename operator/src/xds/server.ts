@@ -71,6 +71,8 @@ export interface NackEvent {
   readonly code: number;
   readonly message: string;
   readonly nodeId: string;
+  /** Which view the client reads: Envoy's, or proxyless gRPC's (undefined: Envoy's). */
+  readonly view?: View;
 }
 
 /** A proxy accepted a version (lets the operator clear a NACK condition). */
@@ -80,6 +82,7 @@ export interface AckEvent {
   readonly protocol: XdsProtocol;
   readonly version: string;
   readonly nodeId: string;
+  readonly view?: View;
 }
 
 interface BaseResponse {
@@ -409,7 +412,7 @@ export class XdsServer {
         return;
       }
       const { outcome, responses } = session.stream.handleRequest(protocol.toRequest(message));
-      this.#report(session.gateway, message.typeUrl ?? '', protocol.name, nodeId, outcome);
+      this.#report(session.gateway, session.view, message.typeUrl ?? '', protocol.name, nodeId, outcome);
       send(responses);
     };
     call.on('end', () => {
@@ -427,7 +430,14 @@ export class XdsServer {
     });
   }
 
-  #report(gateway: GatewayKey, typeUrl: string, protocol: XdsProtocol, nodeId: string, outcome: RequestOutcome) {
+  #report(
+    gateway: GatewayKey,
+    view: View,
+    typeUrl: string,
+    protocol: XdsProtocol,
+    nodeId: string,
+    outcome: RequestOutcome,
+  ) {
     if (outcome.kind === 'nack') {
       this.metrics.nacks.inc({ gateway, type: typeLabel(typeUrl) });
       const event: NackEvent = {
@@ -438,10 +448,11 @@ export class XdsServer {
         code: outcome.code,
         message: outcome.message,
         nodeId,
+        view,
       };
       for (const listener of this.#nackListeners) notify(listener, event);
     } else if (outcome.kind === 'ack') {
-      const event: AckEvent = { gateway, typeUrl, protocol, version: outcome.version, nodeId };
+      const event: AckEvent = { gateway, typeUrl, protocol, version: outcome.version, nodeId, view };
       for (const listener of this.#ackListeners) notify(listener, event);
     }
   }

@@ -1,0 +1,210 @@
+// The translation side of NACK isolation (xds/quarantine.ts keeps the books): what each Route and
+// ExtensionConfig resource is built from, a translation input in which held routes appear in their
+// last accepted form (or not at all), and the status that tells a user which objects are not live
+// and Envoy's reason. Pure functions of their arguments.
+
+import { TypeUrls } from '../envoy/protos.ts';
+import { type Condition, ConditionType, RouteReason } from '../k8s/gateway-api.ts';
+import type { GatewayTranslation, IrGateway, RouteParentStatusResult } from '../translate/index.ts';
+import type { AnyRoute, IndexedInput } from '../translate/input.ts';
+import { objectKey, parentGatewayKey } from '../translate/input.ts';
+import type { Contributor, Held, SentResource } from '../xds/quarantine.ts';
+import type { GatewaySnapshot } from '../xds/snapshot-cache.ts';
+
+/** The types whose resources are isolated per contributing object. */
+export const isolatedTypes = [TypeUrls.route, TypeUrls.extensionConfig] as const;
+
+/** `<Kind>/<namespace>/<name>` of a route (the quarantine key). */
+export function routeKey(r: AnyRoute): string {
+  return `${r.kind}/${objectKey(r.route.metadata.namespace, r.route.metadata.name)}`;
+}
+
+/** A route's fingerprint: its generation (spec changes), else its resourceVersion. */
+export function routeFingerprint(r: AnyRoute): string {
+  const m = r.route.metadata;
+  return m.generation !== undefined ? `g${m.generation}` : `rv${m.resourceVersion ?? ''}`;
+}
+
+const ecdsPrefix = 'ExtensionConfig/';
+
+/**
+ * What each of a Gateway's resources of the isolated types was built from, as `sent` wants it. Routes:
+ * the HTTPRoutes/GRPCRoutes whose rules are in the RouteConfiguration (IR route names start with
+ * `<Kind>/<namespace>/<name>/`). ExtensionConfigs: the resource itself (its content is its fingerprint;
+ * a FilterPolicy's status names it).
+ */
+export function contributions(
+  ir: IrGateway,
+  routes: readonly AnyRoute[],
+  snapshot: GatewaySnapshot | undefined,
+): Map<string, { version: string; resources: Map<string, SentResource> }> {
+  const byKey = new Map(routes.map((r) => [routeKey(r), r]));
+  const out = new Map<string, { version: string; resources: Map<string, SentResource> }>();
+  const rds = snapshot?.get(TypeUrls.route);
+  if (rds) {
+    const resources = new Map<string, SentResource>();
+    for (const chain of ir.listeners.flatMap((l) => l.filterChains)) {
+      const rc = chain.routeConfig;
+      const stored = rds.resources.get(rc.name);
+      if (!stored) continue;
+      const contributors = new Map<string, Contributor>();
+      for (const vh of rc.virtualHosts) {
+        for (const route of vh.routes) {
+          const key = route.name.split('/').slice(0, 3).join('/');
+          if (contributors.has(key)) continue;
+          const r = byKey.get(key);
+          if (r) contributors.set(key, { key, fingerprint: routeFingerprint(r), object: r });
+        }
+      }
+      resources.set(rc.name, { hash: stored.hash, contributors: [...contributors.values()] });
+    }
+    out.set(TypeUrls.route, { version: rds.version, resources });
+  }
+  const ecds = snapshot?.get(TypeUrls.extensionConfig);
+  if (ecds) {
+    const resources = new Map<string, SentResource>();
+    for (const [name, stored] of ecds.resources) {
+      resources.set(name, {
+        hash: stored.hash,
+        contributors: [{ key: `${ecdsPrefix}${name}`, fingerprint: stored.hash }],
+      });
+    }
+    out.set(TypeUrls.extensionConfig, { version: ecds.version, resources });
+  }
+  return out;
+}
+
+/** Whether a held key is an ExtensionConfig (else a route). */
+export function isExtensionConfig(key: string): boolean {
+  return key.startsWith(ecdsPrefix);
+}
+
+/**
+ * Whether a held object is still in the form that was held: a route when its fingerprint is the same,
+ * an ExtensionConfig when its content is (without a snapshot, ExtensionConfigs keep their hold).
+ */
+export function stillHeld(routes: readonly AnyRoute[], snapshot: GatewaySnapshot | undefined): (h: Held) => boolean {
+  const byKey = new Map(routes.map((r) => [routeKey(r), r]));
+  return (h) => {
+    if (isExtensionConfig(h.key)) {
+      if (!snapshot) return true;
+      return (
+        snapshot.get(TypeUrls.extensionConfig)?.resources.get(h.key.slice(ecdsPrefix.length))?.hash === h.fingerprint
+      );
+    }
+    const r = byKey.get(h.key);
+    return r !== undefined && routeFingerprint(r) === h.fingerprint;
+  };
+}
+
+/** The index with the Gateway's held routes in their last accepted form, or left out. */
+export function withHeldRoutes(index: IndexedInput, gateway: string, held: readonly Held[]): IndexedInput {
+  const routes = held.filter((h) => !h.key.startsWith(ecdsPrefix));
+  if (routes.length === 0) return index;
+  const byKey = new Map(routes.map((h) => [h.key, h]));
+  const list: AnyRoute[] = [];
+  for (const r of index.routesByGateway.get(gateway) ?? []) {
+    const h = byKey.get(routeKey(r));
+    if (!h) list.push(r);
+    else if (h.pinned?.object) list.push(h.pinned.object as AnyRoute);
+  }
+  const base = index.routesByGateway;
+  const routesByGateway: ReadonlyMap<string, AnyRoute[]> = new Proxy(base, {
+    get(target, prop) {
+      if (prop === 'get') return (key: string) => (key === gateway ? list : target.get(key));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { ...index, routesByGateway };
+}
+
+const maxMessage = 1024;
+
+/** What a held object's status says. */
+export function heldMessage(h: Held, what: string): string {
+  const served = h.pinned
+    ? 'Its last accepted version is still served'
+    : 'It is not served (Envoy never accepted a version of it)';
+  const text = h.guilty
+    ? `Envoy rejected this ${what} (${h.nodeId || 'a proxy'}): ${h.message}. ${served} until it changes.`
+    : `Held back while Legate finds which of ${h.suspects} changed objects Envoy rejected (${h.nodeId || 'a proxy'}): ${h.message}. ${served}.`;
+  return text.length > maxMessage ? `${text.slice(0, maxMessage - 1)}…` : text;
+}
+
+/**
+ * The route statuses with every held route of this Gateway reported as `Accepted=False` (reason
+ * UnsupportedValue) and Envoy's message, on each of its parentRefs to this Gateway. A held route left
+ * out of translation gets its entries here.
+ */
+export function withHeldRouteStatus(
+  status: readonly RouteParentStatusResult[],
+  held: readonly Held[],
+  routes: readonly AnyRoute[],
+  gateway: string,
+  controllerName: string,
+): RouteParentStatusResult[] {
+  const heldRoutes = new Map(held.filter((h) => !h.key.startsWith(ecdsPrefix)).map((h) => [h.key, h]));
+  if (heldRoutes.size === 0) return [...status];
+  const out = status.filter((s) => !heldRoutes.has(`${s.kind}/${s.route}`));
+  for (const r of routes) {
+    const h = heldRoutes.get(routeKey(r));
+    if (!h) continue;
+    const ns = r.route.metadata.namespace ?? 'default';
+    const condition: Condition = {
+      type: ConditionType.Accepted,
+      status: 'False',
+      reason: RouteReason.UnsupportedValue,
+      message: heldMessage(h, r.kind),
+    };
+    if (r.route.metadata.generation !== undefined) condition.observedGeneration = r.route.metadata.generation;
+    for (const parentRef of r.route.spec?.parentRefs ?? []) {
+      if (parentGatewayKey(parentRef, ns) !== gateway) continue;
+      out.push({
+        kind: r.kind,
+        route: objectKey(ns, r.route.metadata.name),
+        parentRef,
+        controllerName,
+        conditions: [condition],
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * FilterPolicy key → message, for held ExtensionConfigs (named `<gw ns>/<gw>/filter/<policy ns>/
+ * <policy>/<entry>`).
+ */
+export function heldPolicies(held: readonly Held[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of held) {
+    if (!h.key.startsWith(ecdsPrefix)) continue;
+    const parts = h.key.slice(ecdsPrefix.length).split('/');
+    if (parts[2] !== 'filter' || parts.length < 6) continue;
+    const policy = `${parts[3]}/${parts[4]}`;
+    const message = heldMessage(
+      { ...h, guilty: true, pinned: undefined },
+      `filter configuration (entry ${parts[5]})`,
+    ).replace(
+      /\. It is not served.*$/,
+      '. Envoy keeps running its previous configuration of this filter, if it had one.',
+    );
+    out.set(policy, out.has(policy) ? `${out.get(policy)}; ${message}` : message);
+  }
+  return out;
+}
+
+/** The translation with held routes' status (what onTranslated writes). */
+export function withIsolationStatus(
+  t: GatewayTranslation,
+  held: readonly Held[],
+  routes: readonly AnyRoute[],
+  controllerName: string,
+): GatewayTranslation {
+  if (held.length === 0) return t;
+  return {
+    ...t,
+    status: { ...t.status, routes: withHeldRouteStatus(t.status.routes, held, routes, t.key, controllerName) },
+  };
+}
