@@ -126,9 +126,10 @@ export function heldMessage(h: Held, what: string): string {
   const served = h.pinned
     ? 'Its last accepted version is still served'
     : 'It is not served (Envoy never accepted a version of it)';
+  const envoySaid = h.message.trim().replace(/\.+$/, '');
   const text = h.guilty
-    ? `Envoy rejected this ${what} (${h.nodeId || 'a proxy'}): ${h.message}. ${served} until it changes.`
-    : `Held back while Legate finds which of ${h.suspects} changed objects Envoy rejected (${h.nodeId || 'a proxy'}): ${h.message}. ${served}.`;
+    ? `Envoy rejected this ${what} (${h.nodeId || 'a proxy'}): ${envoySaid}. ${served} until it changes.`
+    : `Held back while Legate finds which of ${h.suspects} changed objects Envoy rejected (${h.nodeId || 'a proxy'}): ${envoySaid}. ${served}.`;
   return text.length > maxMessage ? `${text.slice(0, maxMessage - 1)}…` : text;
 }
 
