@@ -1,5 +1,6 @@
 // `legate filter init/build/test` from an empty directory, the way a filter author starts.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,18 @@ describe('legate filter', () => {
   it('is what `legate filter` runs', async () => {
     const { main } = await import('../../operator/src/cli/main.ts');
     assert.equal(await main(['filter', 'help']), 0);
+  });
+
+  it('pushes a built module with `push --wasm` from the command line', () => {
+    // AssemblyScript's asc, once imported, takes `--wasm <file>` from process.argv as its own
+    // compiler and imports it: the CLI must not load it unless it compiles.
+    const wasm = path.join(tmp, 'given.wasm');
+    writeFileSync(wasm, new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 2, 7, 1, 3, 101, 110, 118, 0, 0]));
+    const cli = path.join(import.meta.dirname, '..', '..', 'operator', 'src', 'cli', 'main.ts');
+    const args = ['filter', 'push', '--wasm', wasm, '--name', 'given', '--kubeconfig', path.join(tmp, 'none')];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: tmp, timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /legate filter push: cannot load the kubeconfig/);
   });
 });
 

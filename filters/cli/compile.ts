@@ -3,7 +3,6 @@
 // (Envoy has no env.abort), optimized for size and speed. Then checks the module as Envoy would.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import asc from 'assemblyscript/asc';
 import { checkModule } from '../host/index.ts';
 import { WebAssemblyApi } from '../host/wasm-types.ts';
 
@@ -80,6 +79,10 @@ export async function compileFilter(
       return true;
     },
   };
+  // Loaded here, not at the top: asc reads process.argv when it is imported and, if it finds
+  // `--wasm <file>`, removes both and imports <file> as its compiler. `legate filter push --wasm
+  // build/x.wasm` (which never compiles) would otherwise die importing the filter module itself.
+  const { default: asc } = await import('assemblyscript/asc');
   const result = await asc.main(
     [
       path.basename(entry),
