@@ -18,13 +18,19 @@
 // - write → RDS applied in Envoy: the `last_updated` of the route configuration in Envoy's
 //   /config_dump (Envoy's wall clock, millisecond resolution).
 //
-// Usage: node bench/envoy-propagation.ts [gateways=200] [updates=60] [envoys=1]
+// With --lds, every update also adds or removes a CORS filter on the probe route, which adds or removes
+// Envoy's CORS HTTP filter in the listener's HttpConnectionManager: each update is then a Listener
+// change (Envoy warms a new listener and drains the old one) as well as a RouteConfiguration change,
+// and write → LDS received is recorded too.
+//
+// Usage: node bench/envoy-propagation.ts [gateways=200] [updates=60] [envoys=1] [--lds]
 // (`npm run bench:propagation -- 10 50` for a quick run). Needs root (network and mount namespaces).
 // Starts its own API server and etcd unless LEGATE_TEST_KUBECONFIG names a running one;
 // LEGATE_BENCH_NAMESPACE=<name> keeps the objects for later runs. Prints one JSON object.
 
 import http from 'node:http';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { TypeUrls } from '../operator/src/envoy/protos.ts';
 import { managedName, xdsSecretName } from '../operator/src/infra/names.ts';
 import type { GatewayKey } from '../operator/src/xds/identity.ts';
 import type { EchoResponse } from '../test/harness/echo-backend.ts';
@@ -43,7 +49,7 @@ import {
   startLoad,
   summary,
 } from './apiserver-load.ts';
-import { epochNow } from './xds-clients.ts';
+import { epochNow, type FromClients } from './xds-clients.ts';
 
 const pollEveryMs = 2;
 const giveUpAfterMs = 10_000;
@@ -51,12 +57,15 @@ const versionHeader = 'x-bench-version';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** GET /probe on one kept-alive connection to the pod; the version header the echo backend saw. */
+/**
+ * GET /probe on one kept-alive connection to the pod: the version header the echo backend saw (undefined
+ * for any other answer), and whether the request needed a new connection.
+ */
 function prober(pod: EnvoyPod) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(pod.url(80, '/probe'));
   return () =>
-    new Promise<string | undefined>((resolve, reject) => {
+    new Promise<{ version: string | undefined; newConnection: boolean }>((resolve, reject) => {
       const req = http.request(
         {
           host: url.hostname,
@@ -70,11 +79,13 @@ function prober(pod: EnvoyPod) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            if (res.statusCode !== 200) return resolve(undefined);
+            const newConnection = !req.reusedSocket;
+            if (res.statusCode !== 200) return resolve({ version: undefined, newConnection });
             try {
-              resolve((JSON.parse(Buffer.concat(chunks).toString()) as EchoResponse).headers[versionHeader]);
+              const echo = JSON.parse(Buffer.concat(chunks).toString()) as EchoResponse;
+              resolve({ version: echo.headers[versionHeader], newConnection });
             } catch {
-              resolve(undefined);
+              resolve({ version: undefined, newConnection });
             }
           });
           res.on('error', reject);
@@ -90,13 +101,15 @@ interface Measured {
   g: number;
   key: GatewayKey;
   pod: EnvoyPod;
-  probe: () => Promise<string | undefined>;
+  probe: ReturnType<typeof prober>;
 }
 
 async function main(): Promise<void> {
-  const gatewayCount = Number(process.argv[2] ?? 200);
-  const updates = Number(process.argv[3] ?? 60);
-  const envoys = Math.max(1, Math.min(gatewayCount, Number(process.argv[4] ?? 1)));
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const lds = process.argv.includes('--lds');
+  const gatewayCount = Number(args[0] ?? 200);
+  const updates = Number(args[1] ?? 60);
+  const envoys = Math.max(1, Math.min(gatewayCount, Number(args[2] ?? 1)));
   await envoyBinary();
   // Envoy pods dial the operator over the test network.
   const xdsArgs = await operatorXdsArgs();
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
     const { namespace: ns, kube, operator, clients } = load;
     const run = Date.now().toString(36);
     const echo = await backends.startEchoBackend('probe');
-    const probeRoute = (g: number, version: string) =>
+    const probeRoute = (g: number, version: string, cors = false) =>
       ({
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'HTTPRoute',
@@ -123,6 +136,9 @@ async function main(): Promise<void> {
                   type: 'RequestHeaderModifier',
                   requestHeaderModifier: { set: [{ name: versionHeader, value: version }] },
                 },
+                ...(cors
+                  ? [{ type: 'CORS', cors: { allowOrigins: ['https://bench.example'], allowMethods: ['GET'] } }]
+                  : []),
               ],
               backendRefs: [{ name: `gw-${g}-probe`, port: 8080 }],
             },
@@ -176,7 +192,7 @@ async function main(): Promise<void> {
       const probe = prober(pod);
       await eventually(
         `Envoy of ${gateway} to serve /probe`,
-        async () => ((await probe().catch(() => undefined)) === `${run}-start` ? true : undefined),
+        async () => ((await probe().catch(() => undefined))?.version === `${run}-start` ? true : undefined),
         60_000,
         50,
       );
@@ -202,6 +218,11 @@ async function main(): Promise<void> {
     const applied: number[] = [];
     const pollRoundTrips: number[] = [];
     const pollsPerUpdate: number[] = [];
+    const ldsReceived: number[] = [];
+    let failedPolls = 0;
+    /** Polls that opened a connection (Envoy closed the previous one), and first-served answers among them. */
+    let newConnections = 0;
+    let servedOnNewConnection = 0;
     let notServed = 0;
     let before: LatencyHistogram | undefined;
 
@@ -217,19 +238,34 @@ async function main(): Promise<void> {
       const version = `${run}-${u}`;
       current = m.key;
       const received = load.routeReceived(m.key, giveUpAfterMs + 5000);
+      const listenerReceived = lds
+        ? clients.waitFor(
+            (x): x is Extract<FromClients, { kind: 'response' }> =>
+              x.kind === 'response' && x.gateway === m.key && x.typeUrl === TypeUrls.listener,
+            giveUpAfterMs + 5000,
+          )
+        : undefined;
       const t0Wall = Date.now();
       const t0 = epochNow();
-      const written = applyRoute(probeRoute(m.g, version)).then(() => epochNow() - t0);
+      // --lds: CORS on for odd updates, off for even ones (the start state is off).
+      const written = applyRoute(probeRoute(m.g, version, lds && Math.floor(u / measured.length) % 2 === 0)).then(
+        () => epochNow() - t0,
+      );
       let firstServed: number | undefined;
       let firstServedSent: number | undefined;
       let polls = 0;
       for (;;) {
         const sent = epochNow();
-        const seen = await m.probe().catch(() => undefined);
+        const seen = await m.probe().catch(() => {
+          if (!warmUp) failedPolls++;
+          return undefined;
+        });
+        if (!warmUp && seen?.newConnection) newConnections++;
         const now = epochNow();
         polls++;
         if (!warmUp) pollRoundTrips.push(now - sent);
-        if (seen === version) {
+        if (seen?.version === version) {
+          if (!warmUp && seen.newConnection) servedOnNewConnection++;
           firstServed = now - t0;
           firstServedSent = sent - t0;
           break;
@@ -240,6 +276,7 @@ async function main(): Promise<void> {
       }
       const writeMs = await written;
       const { at } = await received;
+      const ldsAt = listenerReceived ? (await listenerReceived).at : undefined;
       // Envoy's own record of when it applied the RouteConfiguration carrying this version.
       const dump = await m.pod.configDump('dynamic_route_configs');
       const routeConfig = (dump.configs ?? []).find((c: { route_config?: unknown }) =>
@@ -253,6 +290,7 @@ async function main(): Promise<void> {
       }
       applied.push(writeMs);
       rdsReceived.push(at - t0);
+      if (ldsAt !== undefined) ldsReceived.push(ldsAt - t0);
       pollsPerUpdate.push(polls);
       if (Number.isFinite(appliedAt)) {
         envoyRdsApplied.push(appliedAt - t0Wall);
@@ -279,7 +317,13 @@ async function main(): Promise<void> {
         for (const [name, value] of after) if (pattern.test(name)) d += value - (statsBefore[i]?.get(name) ?? 0);
         return sum + d;
       }, 0);
-    const gauge = (name: string) => statsAfter.reduce((max, s) => Math.max(max, s.get(name) ?? 0), 0);
+    const gauge = (name: string, stats = statsAfter) => stats.reduce((max, s) => Math.max(max, s.get(name) ?? 0), 0);
+    // An in-place listener update drains the old filter chains for --drain-time-s (15 s by default).
+    const drainedLater = lds
+      ? await sleep(20_000).then(async () =>
+          gauge('listener_manager.total_filter_chains_draining', await Promise.all(measured.map((m) => m.pod.stats()))),
+        )
+      : undefined;
 
     const servedSummary = summary(served);
     const rdsSummary = summary(rdsReceived);
@@ -295,13 +339,16 @@ async function main(): Promise<void> {
           rawDeltaStreams: gatewayCount,
           envoys: measured.length,
           envoyVersion: (await measured[0]?.pod.admin('/server_info').then((t) => JSON.parse(t).version)) ?? null,
-          change: 'HTTPRoute RequestHeaderModifier value (RDS only)',
+          change: lds
+            ? 'HTTPRoute RequestHeaderModifier value and a CORS filter added/removed (LDS + RDS)'
+            : 'HTTPRoute RequestHeaderModifier value (RDS only)',
           pollEveryMs,
           updates,
           served: served.length,
           notServedWithin10s: notServed,
           writeToFirstServedMs: servedSummary,
           writeToRdsReceivedMs: rdsSummary,
+          ...(lds ? { writeToLdsReceivedMs: summary(ldsReceived) } : {}),
           firstServedOverRdsReceived: {
             p50: round(servedSummary.p50 / rdsSummary.p50),
             p99: round(servedSummary.p99 / rdsSummary.p99),
@@ -313,6 +360,9 @@ async function main(): Promise<void> {
           envoyRdsAppliedToFirstServedMs: summary(envoyAppliedToServed),
           pollRoundTripMs: summary(pollRoundTrips),
           pollsPerUpdate: summary(pollsPerUpdate),
+          failedPolls,
+          pollsOnNewConnection: newConnections,
+          firstServedOnNewConnection: servedOnNewConnection,
           applyRoundTripMs: summary(applied),
           operatorSeenToPushRouteMs: operatorShare,
           unaffectedStreamPushes: unaffected,
@@ -321,6 +371,11 @@ async function main(): Promise<void> {
             rdsRejected: delta(/^http\..*\.rds\..*\.update_rejected$/),
             ldsUpdates: delta(/^listener_manager\.lds\.update_success$/),
             listenersModified: delta(/^listener_manager\.listener_modified$/),
+            listenersUpdatedInPlace: delta(/^listener_manager\.listener_in_place_updated$/),
+            listenersDrainingAtEnd: gauge('listener_manager.total_listeners_draining'),
+            filterChainsDrainingAtEnd: gauge('listener_manager.total_filter_chains_draining'),
+            ...(lds ? { filterChainsDraining20sLater: drainedLater } : {}),
+            downstreamConnections: delta(/^listener\.(?!admin\.)(?!.*\.worker_).*\.downstream_cx_total$/),
             cdsUpdates: delta(/^cluster_manager\.cds\.update_success$/),
             deprecatedFeatureUse: gauge('runtime.deprecated_feature_use'),
           },
