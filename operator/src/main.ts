@@ -47,8 +47,12 @@ async function main(): Promise<void> {
     // With xDS (a CA), listener status comes from the translator, which sees routes, certificates
     // and conflicts; without it the Gateway controller still reports each listener.
     writeListenerStatus: !issuer,
-    // WasmFilter / FilterPolicy status is written by the leader only: catch up on becoming it.
-    onStartedLeading: () => xds?.filters.resync(),
+    // WasmFilter / FilterPolicy, route and listener status is written by the leader only: catch up
+    // on becoming it.
+    onStartedLeading: () => {
+      xds?.filters.resync();
+      xds?.status.resync();
+    },
     onFleetObject: (type, obj) => xds?.filters.fleetObjectChanged(type, obj),
     log,
     metrics,

@@ -89,21 +89,29 @@ describe('Gateway status writers never erase each other', () => {
           },
         );
       },
-      async listeners() {
+      /** Translates and writes the listener status; with `leadingLater`, as a replica that becomes the leader after translating. */
+      async listeners(leadingLater = false) {
         await refresh();
         const gateway = store.get<Gateway>(Kinds.gateway, key) as Gateway;
         const t = translateGateway({ gateways: [gateway] }, key);
         assert.ok(t);
+        let leading = !leadingLater;
         const writer = new TranslationStatusWriter({
           kubeConfig: kc,
           kube: new KubeApply(kc, FieldManagers.listenerStatus),
           store,
           controllerName,
-          leading: () => true,
+          leading: () => leading,
           log,
         });
         writer.update(t);
         await writer.idle();
+        if (leadingLater) {
+          assert.equal((await read(name)).status?.listeners, undefined, 'nothing written before leading');
+          leading = true;
+          writer.resync();
+          await writer.idle();
+        }
       },
       async configAccepted(accepted: boolean) {
         await refresh();
@@ -159,5 +167,14 @@ describe('Gateway status writers never erase each other', () => {
     await assertAll('b', 'False', 'True');
     await w.configAccepted(true);
     await assertAll('b', 'True', 'True');
+  });
+
+  it('a replica that becomes the leader after translating writes the listener status then', async () => {
+    await createGateway('c');
+    const w = writers('c');
+    await w.configAccepted(true);
+    await w.controller(true);
+    await w.listeners(true);
+    await assertAll('c', 'True', 'True');
   });
 });

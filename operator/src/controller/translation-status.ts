@@ -78,6 +78,8 @@ export class TranslationStatusWriter {
   readonly #routeParents = new Map<string, Map<string, RouteParentStatus[]>>();
   /** Gateway key → the listener status last written. */
   readonly #listeners = new Map<string, ListenerStatus[]>();
+  /** Gateway key → the listener status of its latest translation (kept while not leading, for resync). */
+  readonly #latestListeners = new Map<string, readonly ListenerStatus[]>();
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: TranslationStatusOptions) {
@@ -112,6 +114,7 @@ export class TranslationStatusWriter {
     // was the operator's largest heap item.
     const { key } = t;
     const { listeners } = t.status.gateway;
+    this.#latestListeners.set(key, listeners);
     this.#enqueue(async () => {
       for (const routeKey of [...touched].sort()) await this.#writeRoute(routeKey);
       await this.#writeListeners(key, listeners);
@@ -123,8 +126,23 @@ export class TranslationStatusWriter {
     const touched: string[] = [];
     for (const [routeKey, byGateway] of this.#routeParents) if (byGateway.delete(gatewayKey)) touched.push(routeKey);
     this.#listeners.delete(gatewayKey);
+    this.#latestListeners.delete(gatewayKey);
     this.#enqueue(async () => {
       for (const routeKey of touched.sort()) await this.#writeRoute(routeKey);
+    });
+  }
+
+  /**
+   * Writes the status of every translation seen so far: call on becoming the leader, since the
+   * translations made before (at start-up they come first) were not written.
+   */
+  resync(): void {
+    this.#listeners.clear();
+    const routes = [...this.#routeParents.keys()].sort();
+    const gateways = [...this.#latestListeners];
+    this.#enqueue(async () => {
+      for (const routeKey of routes) await this.#writeRoute(routeKey);
+      for (const [key, listeners] of gateways) await this.#writeListeners(key, listeners);
     });
   }
 
