@@ -21,8 +21,8 @@ export interface TestHost {
   readonly address: string;
   /** Starts a program inside the host's network namespace. */
   spawn(command: string, args: string[]): ChildProcess;
-  /** Starts a gRPC backend (test/harness/grpc-backend.ts) in the host. */
-  startGrpcBackend(name: string): Promise<Backend>;
+  /** Starts a gRPC backend (test/harness/grpc-backend.ts) in the host, on `port` or any free port. */
+  startGrpcBackend(name: string, port?: number): Promise<Backend>;
   /** Starts an HTTP echo backend (test/harness/echo-backend.ts) in the host, on `port` or any free port. */
   startEchoBackend(name: string, port?: number): Promise<Backend>;
   stop(): void;
@@ -134,7 +134,7 @@ export function startTestHost(): TestHost {
       child.on('exit', () => children.delete(child));
       return child;
     },
-    startGrpcBackend: (name) => startBackend('grpc-backend.ts', name, []),
+    startGrpcBackend: (name, port) => startBackend('grpc-backend.ts', name, port ? [String(port)] : []),
     startEchoBackend: (name, port) => startBackend('echo-backend.ts', name, port ? [String(port)] : []),
     stop() {
       for (const child of children) child.kill('SIGKILL');
