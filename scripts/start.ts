@@ -11,7 +11,6 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { localDemo } from './demo/local-demo.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const mainTs = path.join(repoRoot, 'operator', 'src', 'main.ts');
@@ -58,5 +57,7 @@ if (kc) {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('close', (code) => process.exit(code ?? 1));
 } else {
+  // Imported only here: the demo loads the test harness and the AssemblyScript compiler.
+  const { localDemo } = await import('./demo/local-demo.ts');
   await localDemo({ keepRunning, operatorArgs });
 }

@@ -57,7 +57,7 @@ export async function localDemo(options: { keepRunning: boolean; operatorArgs: s
     });
   }
   try {
-    await run(options, started, cleanups, stop);
+    await run(options, started, cleanups, stop, () => stopping);
   } catch (err) {
     process.stderr.write(`\nThe local demo failed: ${(err as Error).stack ?? err}\n`);
     await stop(1);
@@ -69,6 +69,7 @@ async function run(
   started: number,
   cleanups: (() => unknown)[],
   stop: (code: number) => Promise<void>,
+  stopping: () => boolean,
 ): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'legate-demo-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
@@ -115,39 +116,43 @@ async function run(
   );
   closeSync(logFd);
   cleanups.push(() => stopChild(operator));
+  operator.once('exit', (code, signal) => {
+    if (!stopping()) say(`\nThe operator exited (${code ?? signal}); its log is ${logFile}. Ctrl-C stops the rest.`);
+  });
   say(`Operator started (JSON logs in ${logFile}).`);
 
+  // Namespaces first; then everything else side by side (each object stands on its own: the operator
+  // takes them in any order), and the example backends start meanwhile.
   const manifests = readManifests(examplesDir);
-  await applyManifests(kc, manifests, 'legate-examples');
-  say('\nApplied examples/:');
-  for (const m of manifests) say(`  ${(m.kind ?? '').padEnd(14)} ${id(m)}`);
-
-  await applyManifests(kc, builtinFilters, 'helm');
-  say(`\nInstalled the chart's built-in filters (helm template of helm/, as \`helm install\` would):`);
-  for (const m of builtinFilters) say(`  ${(m.kind ?? '').padEnd(14)} ${id(m)}`);
-
+  const isNamespace = (m: KubernetesObject) => m.kind === 'Namespace';
+  await applyManifests(kc, manifests.filter(isNamespace), 'legate-examples');
   const caFile = path.join(work, 'team-a-ca.pem');
   writeFileSync(caFile, teamACert.caPem);
-  await applyManifests(
-    kc,
-    [
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { namespace: 'team-a', name: 'team-a-cert' },
-        type: 'kubernetes.io/tls',
-        stringData: { 'tls.crt': teamACert.certPem, 'tls.key': teamACert.keyPem },
-      } as KubernetesObject,
-    ],
-    'legate-demo',
-  );
+  const teamACertSecret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace: 'team-a', name: 'team-a-cert' },
+    type: 'kubernetes.io/tls',
+    stringData: { 'tls.crt': teamACert.certPem, 'tls.key': teamACert.keyPem },
+  } as KubernetesObject;
+  const [backends] = await Promise.all([
+    startExampleBackends(kc, manifests).then((b) => {
+      cleanups.push(() => b.stop());
+      return b;
+    }),
+    applyManifests(kc, [teamACertSecret], 'legate-demo'),
+    ...manifests.filter((m) => !isNamespace(m)).map((m) => applyManifests(kc, [m], 'legate-examples')),
+    ...builtinFilters.map((m) => applyManifests(kc, [m], 'helm')),
+  ]);
+  say('\nApplied examples/:');
+  for (const m of manifests) say(`  ${(m.kind ?? '').padEnd(14)} ${id(m)}`);
+  say(`\nInstalled the chart's built-in filters (helm template of helm/, as \`helm install\` would):`);
+  for (const m of builtinFilters) say(`  ${(m.kind ?? '').padEnd(14)} ${id(m)}`);
   say(
     `\nCreated Secret team-a/team-a-cert for *.team-a.example.com (listener https of Gateway team-a/web),\n` +
       `  signed by a CA made for this demo (cert-manager's job in a cluster); the CA is in ${caFile}.`,
   );
 
-  const backends = await startExampleBackends(kc, manifests);
-  cleanups.push(() => backends.stop());
   say(`\nExample backends for the Services in examples/ (programs in network namespaces on this machine's`);
   say(
     `test network ${testNetwork().prefix}.0/24, standing in for the teams' pods; the demo writes their EndpointSlices):`,
