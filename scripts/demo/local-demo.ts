@@ -220,7 +220,12 @@ async function run(
   }
   say(`\nStarted in ${seconds(started)}.`);
   if (options.keepRunning) {
-    say(`\nRunning. export KUBECONFIG=${cluster.kubeconfigPath} to look around (kubectl get gateways -A).`);
+    say(`\nRunning. export KUBECONFIG=${cluster.kubeconfigPath} to look around and change things, for example:`);
+    say('  kubectl get gateways,httproutes,grpcroutes,filterpolicies -A');
+    say(
+      `  kubectl -n team-a patch httproute store --type=json -p '[{"op":"replace","path":"/spec/rules/2/backendRefs/0/weight","value":0}]'`,
+    );
+    say('  (then the split sends everything to store-v2; Envoy takes it over xDS as in a cluster)');
     say('Ctrl-C stops everything it started: Envoys, backends, operator, API server and etcd.');
     return;
   }

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { repoRoot } from '../harness/go-tools.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -158,6 +164,41 @@ describe('npm start with no cluster: the local demo', () => {
         assert.fail(`an expectation the test cannot check: ${p.expect}`);
       }
     }
+  });
+
+  it('takes a route change made while it runs to its Envoy, as the printed kubectl example says', async () => {
+    const example = out.match(/^ +(kubectl -n team-a patch httproute store .*)$/m)?.[1];
+    assert.ok(example, out);
+    // The same change through the API (kubectl is not part of the project's tools): store-v1's weight 0.
+    const patch = JSON.parse(/-p '(.*)'$/.exec(example)?.[1] ?? '[]') as { path: string; value: number }[];
+    assert.deepEqual(patch, [{ op: 'replace', path: '/spec/rules/2/backendRefs/0/weight', value: 0 }]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+      {
+        group: 'gateway.networking.k8s.io',
+        version: 'v1',
+        namespace: 'team-a',
+        plural: 'httproutes',
+        name: 'store',
+        body: patch,
+        fieldManager: 'main-job-test',
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const split = parseTryIt(out).find((p) => p.expect === 'answered by store-v1 or store-v2');
+    assert.ok(split);
+    await eventually(
+      'the split to send everything to store-v2',
+      async () => {
+        for (let i = 0; i < 10; i++) {
+          const r = await sh(split.command);
+          if ((JSON.parse(r.stdout) as { name: string }).name !== 'store-v2') return undefined;
+        }
+        return true;
+      },
+      20_000,
+    );
   });
 
   it('runs Envoys that use no deprecated feature', async () => {
