@@ -10,7 +10,7 @@ import { ModuleCache } from '../../operator/src/filters/module-cache.ts';
 import { sha256Hex } from '../../operator/src/filters/module-check.ts';
 import { filterKey, ModulePipeline } from '../../operator/src/filters/module-pipeline.ts';
 import { resolvePolicies } from '../../operator/src/filters/policy-resolve.ts';
-import { renderExtensionConfigs } from '../../operator/src/filters/render.ts';
+import { FAULT_FILTER_TYPE, renderExtensionConfigs, WASM_FILTER_TYPE } from '../../operator/src/filters/render.ts';
 import { writeFilterPolicyStatus, writeWasmFilterStatus } from '../../operator/src/filters/status-writer.ts';
 import { proxyWasmModule } from '../../operator/src/filters/testing/wasm-builder.ts';
 import type { FilterPolicy, WasmFilter } from '../../operator/src/filters/types.ts';
@@ -238,11 +238,14 @@ describe('filter distribution against a real kube-apiserver', () => {
     const web = resolution.byGateway.get(`${teamA}/web`) ?? [];
     const ecds = renderExtensionConfigs(web);
     assert.deepEqual(
-      ecds.map((e) => e.name),
-      [`${teamA}/web/filter/${teamA}/checkout/rw`],
-      'the bad-config policy delivers nothing',
+      ecds.map((e) => [e.name, (e.json.typedConfig as { '@type': string })['@type']]),
+      [
+        [`${teamA}/web/filter/${teamA}/bad-config/rw`, FAULT_FILTER_TYPE],
+        [`${teamA}/web/filter/${teamA}/checkout/rw`, WASM_FILTER_TYPE],
+      ],
+      'the bad-config policy (FailClosed) delivers the deny configuration, never its module',
     );
-    const first = ecds[0];
+    const first = ecds[1];
     assert.ok(first);
     const inline = (first.json.typedConfig as { config: { vmConfig: { code: { local: { inlineBytes: string } } } } })
       .config.vmConfig.code.local.inlineBytes;
@@ -252,9 +255,11 @@ describe('filter distribution against a real kube-apiserver', () => {
       'the ECDS resource carries the module the WasmFilter reports',
     );
     assert.deepEqual(
-      renderExtensionConfigs(resolution.byGateway.get(`${teamB}/shop`) ?? []),
-      [],
-      "team-a's module never reaches team-b's Gateway",
+      renderExtensionConfigs(resolution.byGateway.get(`${teamB}/shop`) ?? []).map(
+        (e) => (e.json.typedConfig as { '@type': string })['@type'],
+      ),
+      [FAULT_FILTER_TYPE],
+      "team-a's module never reaches team-b's Gateway: the borrowing policy (FailClosed) denies instead",
     );
 
     const status = async (ns: string, name: string) =>
