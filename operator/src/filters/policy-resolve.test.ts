@@ -200,6 +200,28 @@ describe('resolvePolicies', () => {
     assert.match(f?.blocked ?? '', /config\.header must be string/);
   });
 
+  it('says what Envoy does meanwhile by the failure policy of the refused entries', () => {
+    const openSchema = { type: 'object', properties: { n: { type: 'integer' } } };
+    const filters = input({}).wasmFilters.map((f) =>
+      f.metadata.name === 'open' ? { ...f, spec: { ...f.spec, configSchema: openSchema } } : f,
+    );
+    const message = (entries: FilterPolicy['spec']['filters']) =>
+      resolvePolicies(
+        input({
+          wasmFilters: filters,
+          policies: [policy('team-a', 'p', { targetRefs: [gwRef('web')], filters: entries })],
+        }),
+      ).status.get('team-a/p')?.[0]?.conditions[0]?.message ?? '';
+    const badOpen = { name: 'o', filterRef: { name: 'open' }, config: { n: 'x' } };
+    const badClosed = { name: 'rw', filterRef: { name: 'rewrite' }, config: {} };
+    assert.match(message([badOpen]), /; requests pass without these filters until this is fixed \(FailOpen\)$/);
+    assert.doesNotMatch(message([badOpen]), /FailClosed/);
+    assert.match(
+      message([badClosed, badOpen]),
+      /; requests the FailClosed ones would see are rejected until this is fixed \(FailClosed\); requests pass without the FailOpen ones until this is fixed \(FailOpen\)$/,
+    );
+  });
+
   it('orders Gateway policies before route policies, oldest first, list order within a policy', () => {
     const routeFirst = policy('team-a', 'route-old', {
       targetRefs: [routeRef('checkout')],

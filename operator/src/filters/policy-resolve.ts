@@ -283,6 +283,22 @@ export function resolvePolicies(input: PolicyInput): PolicyResolution {
     const policyKey = keyOf(ns, policy.metadata.name);
     const entries = checkEntries(policy, input, filters);
     const invalid = entries.flatMap((e) => (e.invalid ? [e.invalid] : []));
+    // What Envoy does meanwhile, by the failure policy of the refused entries (an unknown filter's is FailClosed).
+    const refusedPolicies = new Set(
+      entries.flatMap((e) => (e.invalid ? [e.filter?.spec.failurePolicy ?? 'FailClosed'] : [])),
+    );
+    const meanwhile = [
+      ...(refusedPolicies.has('FailClosed')
+        ? [
+            `requests ${refusedPolicies.size > 1 ? 'the FailClosed ones' : 'these filters'} would see are rejected until this is fixed (FailClosed)`,
+          ]
+        : []),
+      ...(refusedPolicies.has('FailOpen')
+        ? [
+            `requests pass without ${refusedPolicies.size > 1 ? 'the FailOpen ones' : 'these filters'} until this is fixed (FailOpen)`,
+          ]
+        : []),
+    ].join('; ');
     const pending = [...new Set(entries.flatMap((e) => (e.pending ? [e.pending] : [])))];
     // Per ancestor (Gateway, with the listener when the target named one): problems found.
     const ancestors = new Map<
@@ -367,13 +383,7 @@ export function resolvePolicies(input: PolicyInput): PolicyResolution {
       .map((a) => {
         let accepted: Condition;
         if (invalid.length > 0) {
-          accepted = condition(
-            'Accepted',
-            'False',
-            'Invalid',
-            `${invalid.join('; ')}; requests these filters would see are rejected until this is fixed (FailClosed)`,
-            generation,
-          );
+          accepted = condition('Accepted', 'False', 'Invalid', `${invalid.join('; ')}; ${meanwhile}`, generation);
         } else if (a.notFound.length > 0) {
           accepted = condition('Accepted', 'False', 'TargetNotFound', a.notFound.join('; '), generation);
         } else if (a.conflicts.length > 0) {
