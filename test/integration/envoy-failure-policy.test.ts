@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { builtinWasm } from '../../filters/builtins/build.ts';
@@ -156,6 +157,50 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
     assert.match(dump, /"failure_policy":\s*"FAIL_CLOSED"/);
     assert.match(dump, /"failure_policy":\s*"FAIL_OPEN"/, 'the FailOpen rate limit runs with FAIL_OPEN');
     assert.doesNotMatch(dump, /fail_open/);
+  });
+
+  it('keeps a deleted FailClosed filter as it was on the connections of the draining filter chain', async () => {
+    // A Gateway-wide auth policy, then one keep-alive connection across its deletion. Envoy drains
+    // the old filter chain, which still runs the filter until the connection closes. A removal of
+    // the filter's ECDS resource would put its default configuration (deny, 503) there; the operator
+    // leaves the name to Envoy, which lets go of it once no filter chain runs the filter.
+    await env.apply({
+      apiVersion: legate,
+      kind: 'FilterPolicy',
+      metadata: { namespace: env.namespace, name: 'gate' },
+      spec: {
+        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'web' }],
+        filters: [{ name: 'auth', filterRef: { name: 'auth' }, config: goodAuth }],
+      },
+    } as Manifest);
+    await eventually('the Gateway-wide auth', async () => ((await statusOf('/open/x')) === 401 ? true : undefined));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const onConnection = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.get(
+          envoy.url(80, '/open/x'),
+          { agent, headers: { host: 'shop.example', ...headers } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+      });
+    const inPlaceUpdates = async () => (await envoy.stats()).get('listener_manager.listener_in_place_updated') ?? 0;
+    try {
+      assert.equal(await onConnection({ 'x-api-key': apiKey }), 200);
+      const before = await inPlaceUpdates();
+      await env.delete(legate, 'FilterPolicy', 'gate');
+      // Envoy has taken the new filter chain; the old one drains. The operator pushes ECDS before
+      // LDS and Envoy applies them in order, so an ECDS removal would have come first.
+      await eventually('the new filter chain', async () => ((await inPlaceUpdates()) > before ? true : undefined));
+      assert.equal(await onConnection({}), 401, 'the draining chain keeps the auth filter it was built with');
+      assert.equal(await statusOf('/open/x'), 200, 'new connections: no filter');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('uses no deprecated Envoy feature', async () => {

@@ -8,9 +8,21 @@
 // After a NACK the client keeps its previous config; the rejected content is not sent again until
 // it changes.
 
+import { TypeUrls } from '../envoy/protos.ts';
 import { fullStateTypeUrls, servedTypeUrls } from './resources.ts';
 import type { GatewaySnapshot } from './snapshot-cache.ts';
 import type { RequestOutcome } from './sotw-stream.ts';
+
+/**
+ * Types whose explicitly subscribed names are left to the client: no removal of a name it holds, no
+ * report of a name the Gateway lacks. Envoy subscribes to an ECDS name per HTTP filter and lets go
+ * of it once no listener runs that filter. Until then a removal replaces the filter's configuration
+ * under listeners that still run it (the draining listener after a FilterPolicy is deleted: its
+ * default config, 503 for a FailClosed filter, on every request of its open connections), and a
+ * name reported missing never completes the filter's initial fetch, so its listener never warms
+ * (Envoy 1.40, source/common/filter/config_discovery_impl.cc). Wildcard subscribers still get both.
+ */
+const heldUntilUnsubscribed: ReadonlySet<string> = new Set([TypeUrls.extensionConfig]);
 
 export interface DeltaRequest {
   readonly typeUrl: string;
@@ -144,13 +156,16 @@ export class DeltaStream {
       }
     }
     const removed = new Set<string>();
-    for (const name of state.clientHas.keys()) if (!typeSnapshot.resources.has(name)) removed.add(name);
-    // A subscribed name the Gateway does not have is reported once, so Envoy does not wait for its
-    // initial fetch timeout; it is sent as soon as it appears.
-    for (const name of state.names) {
-      if (!typeSnapshot.resources.has(name) && !state.toldMissing.has(name)) {
-        removed.add(name);
-        state.toldMissing.add(name);
+    const held = !state.wildcard && heldUntilUnsubscribed.has(typeUrl);
+    if (!held) {
+      for (const name of state.clientHas.keys()) if (!typeSnapshot.resources.has(name)) removed.add(name);
+      // A subscribed name the Gateway does not have is reported once, so Envoy does not wait for its
+      // initial fetch timeout; it is sent as soon as it appears.
+      for (const name of state.names) {
+        if (!typeSnapshot.resources.has(name) && !state.toldMissing.has(name)) {
+          removed.add(name);
+          state.toldMissing.add(name);
+        }
       }
     }
     for (const name of typeSnapshot.resources.keys()) state.toldMissing.delete(name);

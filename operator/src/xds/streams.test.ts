@@ -140,6 +140,56 @@ describe('DeltaStream', () => {
     assert.deepEqual(delta.handleChange([TypeUrls.cluster]), []);
   });
 
+  it('leaves ECDS names to Envoy: no removal of a held name and no missing report for a subscribed one', () => {
+    const { cache, delta } = setup();
+    cache.set(gw, { [TypeUrls.extensionConfig]: [r('f', '1')] });
+    cache.markSynced();
+    const request = (over: Partial<Parameters<DeltaStream['handleRequest']>[0]>) =>
+      delta.handleRequest({
+        typeUrl: TypeUrls.extensionConfig,
+        responseNonce: '',
+        resourceNamesSubscribe: [],
+        resourceNamesUnsubscribe: [],
+        initialResourceVersions: {},
+        ...over,
+      });
+    const first = request({ resourceNamesSubscribe: ['f', 'not-yet'] });
+    assert.deepEqual(
+      first.responses[0]?.resources.map((x) => x.name),
+      ['f'],
+    );
+    assert.deepEqual(
+      first.responses[0]?.removedResources,
+      [],
+      'a missing name is not reported: Envoy would wait forever',
+    );
+    // The filter leaves the Gateway: the listener that still runs it (draining) keeps its config.
+    cache.set(gw, {});
+    assert.deepEqual(delta.handleChange([TypeUrls.extensionConfig]), []);
+    // Back with other content: sent. Appearing: sent.
+    cache.set(gw, { [TypeUrls.extensionConfig]: [r('f', '2'), r('not-yet', '1')] });
+    const [back] = delta.handleChange([TypeUrls.extensionConfig]);
+    assert.deepEqual(back?.resources.map((x) => x.name).sort(), ['f', 'not-yet']);
+    // Envoy lets go of a name once no listener uses it.
+    request({ resourceNamesUnsubscribe: ['f'] });
+    cache.set(gw, { [TypeUrls.extensionConfig]: [r('f', '3'), r('not-yet', '1')] });
+    assert.deepEqual(delta.handleChange([TypeUrls.extensionConfig]), []);
+
+    // A wildcard subscriber (a tool, a test) still hears about removals.
+    const wildcard = setup();
+    wildcard.cache.set(gw, { [TypeUrls.extensionConfig]: [r('f', '1')] });
+    wildcard.cache.markSynced();
+    wildcard.delta.handleRequest({
+      typeUrl: TypeUrls.extensionConfig,
+      responseNonce: '',
+      resourceNamesSubscribe: ['*'],
+      resourceNamesUnsubscribe: [],
+      initialResourceVersions: {},
+    });
+    wildcard.cache.set(gw, {});
+    assert.deepEqual(wildcard.delta.handleChange([TypeUrls.extensionConfig])[0]?.removedResources, ['f']);
+  });
+
   it('reports a subscribed name the Gateway lacks once, and sends it when it appears', () => {
     const { cache, delta } = setup();
     const subscribe = delta.handleRequest({
