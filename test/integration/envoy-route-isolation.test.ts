@@ -2,9 +2,13 @@
 // before sending (PartiallyInvalid, the other rules serve), and a route the operator's checks let
 // through but Envoy refuses (a regex whose RE2 program is over Envoy's size limit, which re2js
 // underestimates) is isolated on the NACK: it reports Envoy's own message, and later changes to the
-// Gateway's other routes still reach Envoy. Everything goes through the API server, as a team does it.
+// Gateway's other routes still reach Envoy. A filter configuration Envoy refuses (the built-in auth
+// module refusing a 1024-bit RSA key in its on_configure) shows on its FilterPolicy with Envoy's reason.
+// Everything goes through the API server, as a team does it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { builtinWasm } from '../../filters/builtins/build.ts';
+import type { FilterPolicy } from '../../operator/src/filters/types.ts';
 import type { Gateway, HTTPRoute } from '../../operator/src/k8s/gateway-api.ts';
 import { request } from '../harness/http-client.ts';
 import { type EnvoyPod, type GatewayEnv, startGatewayEnv } from './gateway-env.ts';
@@ -127,5 +131,46 @@ describe('real Envoy: one bad route does not freeze its Gateway', () => {
       return s.conditions.some((c) => c.type === 'Accepted' && c.status === 'True') ? true : undefined;
     });
     assert.ok((await rdsRejected()) >= 1, 'Envoy did reject a RouteConfiguration');
+  });
+
+  it('a filter configuration Envoy refuses shows on its FilterPolicy, with Envoy’s reason', async () => {
+    const legate = 'legate.dev/v1alpha1';
+    await env.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: env.namespace, name: 'auth-wasm' },
+      binaryData: { 'filter.wasm': Buffer.from(await builtinWasm('auth')).toString('base64') },
+    });
+    await env.apply({
+      apiVersion: legate,
+      kind: 'WasmFilter',
+      metadata: { namespace: env.namespace, name: 'auth' },
+      spec: { source: { type: 'ConfigMap', configMap: { name: 'auth-wasm', key: 'filter.wasm' } } },
+    });
+    // A 1024-bit RSA key: no schema here refuses it, the module does (2048 to 4096 bits).
+    const small = { kty: 'RSA', kid: 'small', n: Buffer.alloc(128, 0xff).toString('base64url'), e: 'AQAB' };
+    await env.apply({
+      apiVersion: legate,
+      kind: 'FilterPolicy',
+      metadata: { namespace: env.namespace, name: 'auth' },
+      spec: {
+        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'web' }],
+        filters: [{ name: 'auth', filterRef: { name: 'auth' }, config: { jwt: { jwks: { keys: [small] } } } }],
+      },
+    });
+    const accepted = await eventually(
+      'the policy reports Envoy’s reason',
+      async () => {
+        const p = await env.kube.get<FilterPolicy>(legate, 'FilterPolicy', env.namespace, 'auth');
+        const a = p?.status?.ancestors?.find((x) => x.controllerName === env.controllerName);
+        const c = a?.conditions.find((x) => x.type === 'Accepted');
+        return c?.status === 'False' ? c : undefined;
+      },
+      30_000,
+    );
+    assert.equal(accepted.reason, 'Invalid');
+    assert.match(accepted.message, /^Envoy rejected this filter configuration \(entry auth\) \(/);
+    // FailClosed: Envoy has no configuration of ours for the filter, so its default (deny) answers.
+    assert.equal(await who('team.example', '/v1'), '503');
   });
 });
