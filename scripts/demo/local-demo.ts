@@ -60,6 +60,8 @@ export async function localDemo(options: { keepRunning: boolean; operatorArgs: s
   try {
     await run(options, started, cleanups, stop, () => stopping);
   } catch (err) {
+    // After Ctrl-C, what was still starting fails as its processes go: that is no news.
+    if (stopping) return;
     process.stderr.write(`\nThe local demo failed: ${(err as Error).stack ?? err}\n`);
     await stop(1);
   }
