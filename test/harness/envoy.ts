@@ -158,6 +158,11 @@ export interface EnvoyPodOptions {
   gateway: string;
   /** The pod's name (becomes Envoy's node id); default `legate-<gateway>-<random>`. */
   podName?: string;
+  /**
+   * Rewrites the container's command line (after `$(VAR)` expansion) before Envoy starts: for tests
+   * of a tampered pod, such as one claiming another Gateway with `--service-cluster`.
+   */
+  editArgs?: (argv: string[]) => string[];
 }
 
 export interface EnvoyPod {
@@ -280,7 +285,8 @@ export async function startGatewayEnvoy(options: EnvoyPodOptions): Promise<Envoy
   await syncVolumes();
 
   const env = containerEnv(container, { name: podName, namespace });
-  const argv = [...(container.command ?? ['envoy']), ...(container.args ?? [])].map((a: string) => expand(a, env));
+  const expanded = [...(container.command ?? ['envoy']), ...(container.args ?? [])].map((a: string) => expand(a, env));
+  const argv = options.editArgs ? options.editArgs(expanded) : expanded;
   const host = startTestHost();
   const logFile = path.join(root, 'envoy.log');
   let output = '';
