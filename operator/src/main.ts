@@ -105,7 +105,7 @@ async function main(): Promise<void> {
 
   await operator.start();
   // The store has listed every kind: translate everything, then let the xDS server answer.
-  xds?.startSync();
+  await xds?.startSync();
 }
 
 /** What the Envoys dial (the --xds-address host), plus the Service's in-cluster names and loopback. */

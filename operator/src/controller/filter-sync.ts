@@ -139,6 +139,18 @@ export class FilterSync {
     for (const f of this.#o.store.list<WasmFilter>(FilterKinds.wasmFilter)) this.#upsertFilter(f);
   }
 
+  /** Resolves once no module fetch is in flight (each settled: a module or a problem), or after `timeoutMs`. */
+  async firstFetches(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pipeline.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   stop(): void {
     this.#unsubscribe?.();
     this.pipeline.close();

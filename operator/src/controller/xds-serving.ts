@@ -71,9 +71,16 @@ export class XdsServing {
     this.#rotation = rotation;
   }
 
-  /** Call once the store has synced every kind: starts the module fetches, then serves snapshots. */
-  startSync(): void {
+  /**
+   * Call once the store has synced every kind: starts the module fetches, waits (at most
+   * `firstFetchMs`) until each WasmFilter's first fetch has settled, then serves snapshots. A
+   * restarted operator thus serves the modules the Envoys already run, at the same versions,
+   * instead of "no module yet": that would make a FailClosed filter's routes answer 503 (and a
+   * FailOpen filter be skipped) until the fetch is done, on every Envoy that reconnects meanwhile.
+   */
+  async startSync(firstFetchMs = 10_000): Promise<void> {
     this.filters.start();
+    await this.filters.firstFetches(firstFetchMs);
     this.sync.start();
   }
 
