@@ -12,9 +12,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { builtinWasm } from '../../filters/builtins/build.ts';
 import { builtModule } from '../../filters/cli/build-examples.ts';
 import type { EchoResponse } from '../harness/echo-backend.ts';
+import { repoRoot } from '../harness/go-tools.ts';
 import { request } from '../harness/http-client.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
@@ -60,6 +64,40 @@ describe('real Envoy rides out an operator restart', () => {
     return out;
   };
 
+  const wasmFilter = (name: string, wasm: Buffer, spec: Record<string, unknown>): Manifest[] => [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: env.namespace, name: `${name}-wasm` },
+      binaryData: { 'filter.wasm': wasm.toString('base64') },
+    },
+    {
+      apiVersion: 'legate.dev/v1alpha1',
+      kind: 'WasmFilter',
+      metadata: { namespace: env.namespace, name },
+      spec: {
+        source: {
+          type: 'ConfigMap',
+          configMap: {
+            name: `${name}-wasm`,
+            key: 'filter.wasm',
+            sha256: createHash('sha256').update(wasm).digest('hex'),
+          },
+        },
+        ...spec,
+      },
+    },
+  ];
+  /** The rate limit's configuration as Envoy runs it (the operator fills `replicas`). */
+  const limitConfig = async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: Envoy's config dump
+    const dump = (await envoy.configDump()) as { configs: any[] };
+    const filters = dump.configs.flatMap((c) => c.ecds_filters ?? []);
+    const limit = filters.find((f) => f.ecds_filter?.name?.endsWith('/stamp/limit'));
+    const text = limit?.ecds_filter?.typed_config?.config?.configuration?.value;
+    return text ? (JSON.parse(text) as { replicas: number }) : undefined;
+  };
+
   before(async () => {
     env = await startGatewayEnv();
     const wasm = readFileSync(await builtModule('header-rewrite'));
@@ -67,38 +105,38 @@ describe('real Envoy rides out an operator restart', () => {
     await env.echoService('cart');
     await env.echoService('catalog');
     await env.apply(shop());
-    await env.apply({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { namespace: env.namespace, name: 'stamp-wasm' },
-      binaryData: { 'filter.wasm': wasm.toString('base64') },
-    });
-    await env.apply({
-      apiVersion: 'legate.dev/v1alpha1',
-      kind: 'WasmFilter',
-      metadata: { namespace: env.namespace, name: 'stamp' },
-      spec: {
-        source: {
-          type: 'ConfigMap',
-          configMap: {
-            name: 'stamp-wasm',
-            key: 'filter.wasm',
-            sha256: createHash('sha256').update(wasm).digest('hex'),
-          },
-        },
-        failurePolicy: 'FailClosed',
-      },
-    });
+    for (const o of wasmFilter('stamp', wasm, { failurePolicy: 'FailClosed' })) await env.apply(o);
+    // The built-in rate limit, whose `replicas` the operator fills from the Deployment's ready
+    // replicas: a restarted operator must fill in the same number before it serves.
+    const schema = JSON.parse(
+      readFileSync(path.join(repoRoot, 'filters', 'builtins', 'ratelimit', 'config.schema.json'), 'utf8'),
+    );
+    const limit = Buffer.from(await builtinWasm('ratelimit'));
+    for (const o of wasmFilter('limit', limit, { failurePolicy: 'FailOpen', configSchema: schema })) await env.apply(o);
     await env.apply({
       apiVersion: 'legate.dev/v1alpha1',
       kind: 'FilterPolicy',
       metadata: { namespace: env.namespace, name: 'stamp' },
       spec: {
         targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'web' }],
-        filters: [{ name: 'stamp', filterRef: { name: 'stamp' }, config: { request: { set: { 'x-stamp': 'v1' } } } }],
+        filters: [
+          { name: 'stamp', filterRef: { name: 'stamp' }, config: { request: { set: { 'x-stamp': 'v1' } } } },
+          { name: 'limit', filterRef: { name: 'limit' }, config: { rules: [{ name: 'all', requests: 100000 }] } },
+        ],
       },
     });
     envoy = await env.envoy('web');
+    // The test cluster runs no pods: the Deployment's status is written here, as its controller would.
+    await env.cluster
+      .kubeConfig()
+      .makeApiClient(AppsV1Api)
+      .patchNamespacedDeploymentStatus(
+        { namespace: env.namespace, name: 'legate-web', body: { status: { replicas: 2, readyReplicas: 2 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await eventually('replicas 2 in the rate limit', async () =>
+      (await limitConfig())?.replicas === 2 ? true : undefined,
+    );
     await eventually('the route and the filter', async () => {
       const r = await get('/cart/1');
       return r.echo?.name === 'cart-0' && r.echo.headers['x-stamp'] === 'v1' ? r : undefined;
@@ -184,10 +222,12 @@ describe('real Envoy rides out an operator restart', () => {
       'cluster_manager.cluster_removed',
       'cluster_manager.cds.config_reload',
       `extension_config_discovery.http_filter.${env.namespace}/web/filter/${env.namespace}/stamp/stamp.config_reload`,
+      `extension_config_discovery.http_filter.${env.namespace}/web/filter/${env.namespace}/stamp/limit.config_reload`,
     ]) {
       assert.equal(delta(counter), 0, `${counter}: nothing re-applied after the restart`);
     }
     assert.equal(after.get('listener_manager.total_listeners_draining'), 0);
+    assert.equal((await limitConfig())?.replicas, 2, "the rate limit still enforces half the Gateway's limit per pod");
     const rds = `http.${env.namespace}.web.80.rds.${env.namespace}/web/80.config_reload`;
     assert.equal(delta(rds), 1, 'the route table is reloaded once: for the change made after the restart');
     for (const c of ['cart', 'catalog']) {
