@@ -117,9 +117,12 @@ describe('real Envoy: one bad route does not freeze its Gateway', () => {
     assert.equal(await who('unicode.example', '/ÄÖÜäöüßÄÖÜäö'), '404', 'the rejected route is not served');
 
     // The Gateway says what happened and keeps its listener status (two writers, two field managers).
-    const gw = await env.kube.get<Gateway>('gateway.networking.k8s.io/v1', 'Gateway', env.namespace, 'web');
-    assert.ok(gw?.status?.conditions?.some((c) => c.type === 'legate.dev/ConfigAccepted'));
-    assert.equal(gw?.status?.listeners?.[0]?.name, 'http');
+    const gw = await eventually('the Gateway names the held route', async () => {
+      const g = await env.kube.get<Gateway>('gateway.networking.k8s.io/v1', 'Gateway', env.namespace, 'web');
+      const c = g?.status?.conditions?.find((x) => x.type === 'legate.dev/ConfigAccepted');
+      return c?.status === 'True' && c.message.includes(`HTTPRoute/${env.namespace}/unicode`) ? g : undefined;
+    });
+    assert.equal(gw.status?.listeners?.[0]?.name, 'http');
 
     // Fixing the route releases it: its new form ships.
     await env.apply(route('unicode', [prefix('/fixed', 'shop')]));

@@ -37,11 +37,13 @@ export function contributions(
   ir: IrGateway,
   routes: readonly AnyRoute[],
   snapshot: GatewaySnapshot | undefined,
+  /** The version last recorded per type: a type still at that version is skipped (nothing to record). */
+  recorded: (typeUrl: string) => string | undefined = () => undefined,
 ): Map<string, { version: string; resources: Map<string, SentResource> }> {
-  const byKey = new Map(routes.map((r) => [routeKey(r), r]));
   const out = new Map<string, { version: string; resources: Map<string, SentResource> }>();
   const rds = snapshot?.get(TypeUrls.route);
-  if (rds) {
+  if (rds && rds.version !== recorded(TypeUrls.route)) {
+    const byKey = new Map(routes.map((r) => [routeKey(r), r]));
     const resources = new Map<string, SentResource>();
     for (const chain of ir.listeners.flatMap((l) => l.filterChains)) {
       const rc = chain.routeConfig;
@@ -53,7 +55,7 @@ export function contributions(
           const key = route.name.split('/').slice(0, 3).join('/');
           if (contributors.has(key)) continue;
           const r = byKey.get(key);
-          if (r) contributors.set(key, { key, fingerprint: routeFingerprint(r), object: r });
+          if (r) contributors.set(key, contributorOf(r));
         }
       }
       resources.set(rc.name, { hash: stored.hash, contributors: [...contributors.values()] });
@@ -61,7 +63,7 @@ export function contributions(
     out.set(TypeUrls.route, { version: rds.version, resources });
   }
   const ecds = snapshot?.get(TypeUrls.extensionConfig);
-  if (ecds) {
+  if (ecds && ecds.version !== recorded(TypeUrls.extensionConfig)) {
     const resources = new Map<string, SentResource>();
     for (const [name, stored] of ecds.resources) {
       resources.set(name, {
@@ -72,6 +74,18 @@ export function contributions(
     out.set(TypeUrls.extensionConfig, { version: ecds.version, resources });
   }
   return out;
+}
+
+/** One Contributor per route object, shared by every version that carries it (memory stays flat). */
+const contributorMemo = new WeakMap<object, Contributor>();
+
+function contributorOf(r: AnyRoute): Contributor {
+  let c = contributorMemo.get(r.route);
+  if (!c) {
+    c = { key: routeKey(r), fingerprint: routeFingerprint(r), object: r };
+    contributorMemo.set(r.route, c);
+  }
+  return c;
 }
 
 /** Whether a held key is an ExtensionConfig (else a route). */

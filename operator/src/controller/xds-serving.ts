@@ -124,16 +124,17 @@ export class XdsServing {
       poke: () => sync?.poke(),
       moduleCacheDir: o.moduleCacheDir,
     });
+    const nacks = watchNacks(server, o, log);
     sync = new XdsSync({
       store: o.store,
       xds: server,
       controllerName: o.controllerName,
       log,
       onTranslated: (t) => status.update(t),
+      onHeld: (key, held) => nacks.held(key, held),
       onRemoved: (key) => status.remove(key),
       filters,
     });
-    watchNacks(server, o, log);
     log.info('xds server listening', { port: server.port, proxylessPort: server.proxylessPort });
     return new XdsServing(server, sync, status, filters, rotation);
   }
@@ -146,8 +147,15 @@ export class XdsServing {
   }
 }
 
-/** A proxy's NACK (and the ACK that later clears it) becomes the Gateway's ConfigAccepted condition. */
-function watchNacks(server: XdsServer, o: XdsServingOptions, log: Logger): void {
+/**
+ * A proxy's NACK (and the ACK that later clears it) becomes the Gateway's ConfigAccepted condition,
+ * which also names what NACK isolation holds back (`held`, called by the sync after each translation).
+ */
+function watchNacks(
+  server: XdsServer,
+  o: XdsServingOptions,
+  log: Logger,
+): { held: (gateway: GatewayKey, held: readonly { key: string }[]) => void } {
   const tracker = new NackTracker();
   const writer = new ConfigAcceptedWriter(o.kubeConfig, o.store);
   const write = (gatewayKey: GatewayKey) => {
@@ -172,4 +180,15 @@ function watchNacks(server: XdsServer, o: XdsServingOptions, log: Logger): void 
   server.onAck((event) => {
     if (tracker.ack(event)) write(event.gateway);
   });
+  return {
+    held: (gateway, held) => {
+      if (
+        tracker.held(
+          gateway,
+          held.map((h) => h.key),
+        )
+      )
+        write(gateway);
+    },
+  };
 }

@@ -16,7 +16,7 @@ import {
 } from '../translate/index.ts';
 import { LiveIndex } from '../translate/live-index.ts';
 import type { GatewayKey } from '../xds/identity.ts';
-import { Quarantine } from '../xds/quarantine.ts';
+import { type Held, Quarantine } from '../xds/quarantine.ts';
 import type { XdsServer } from '../xds/server.ts';
 import { FilterKinds, type FilterSync } from './filter-sync.ts';
 import { Kinds } from './gateway-controller.ts';
@@ -62,6 +62,8 @@ export interface XdsSyncOptions {
   log: Logger;
   /** Called with every fresh translation (the status writer); errors are the caller's to handle. */
   onTranslated?: (translation: GatewayTranslation) => void;
+  /** Called after each translation with what NACK isolation holds back for that Gateway. */
+  onHeld?: (gatewayKey: GatewayKey, held: readonly Held[]) => void;
   /** Called when a Gateway stops being ours or is deleted. */
   onRemoved?: (gatewayKey: GatewayKey) => void;
   /** Filter distribution (WasmFilter, FilterPolicy): resolved once per batch, rendered through hooks. */
@@ -218,6 +220,7 @@ export class XdsSync {
           this.#o.xds.removeSnapshot(key);
           this.quarantine.forget(key);
           this.#o.filters?.setRejections(key, new Map());
+          this.#o.onHeld?.(key, []);
           this.#o.onRemoved?.(key);
         }
         continue;
@@ -231,7 +234,8 @@ export class XdsSync {
       });
       const snapshot = this.#o.xds.cache.get(key);
       const sentRoutes = input.routesByGateway.get(key) ?? [];
-      for (const [typeUrl, sent] of contributions(translation.ir, sentRoutes, snapshot)) {
+      const recorded = (typeUrl: string) => this.quarantine.lastSent(key, typeUrl);
+      for (const [typeUrl, sent] of contributions(translation.ir, sentRoutes, snapshot, recorded)) {
         // A version Envoy already rejected is not sent again: it holds its suspects again at once.
         if (this.quarantine.sent(key, typeUrl, sent.version, sent.resources).length > 0) this.#dirty.add(key);
       }
@@ -239,6 +243,7 @@ export class XdsSync {
       const held = this.quarantine.held(key, stillHeld(routes, snapshot));
       translation = withIsolationStatus(translation, held, routes, this.#o.controllerName);
       this.#o.filters?.setRejections(key, heldPolicies(held));
+      this.#o.onHeld?.(key, held);
       this.#served.set(key, new Set(translation.status.routes.map((r) => `${r.kind}/${r.route}`)));
       this.#o.onTranslated?.(translation);
     }

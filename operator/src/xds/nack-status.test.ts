@@ -36,4 +36,21 @@ describe('NackTracker', () => {
     assert.equal(tracker.ack(ack('v3')), true);
     assert.equal(tracker.condition('ns/gw')?.status, 'True');
   });
+
+  it('names what NACK isolation holds back once the rest is accepted', () => {
+    const tracker = new NackTracker();
+    tracker.nack(nack('v2', 'bad regex'));
+    assert.equal(tracker.held('ns/gw', ['HTTPRoute/ns/r2']), true);
+    assert.equal(tracker.held('ns/gw', ['HTTPRoute/ns/r2']), false, 'unchanged');
+    assert.equal(tracker.condition('ns/gw')?.status, 'False', 'the rejection is reported until a version is accepted');
+    tracker.ack(ack('v3'));
+    assert.deepEqual(tracker.condition('ns/gw'), {
+      type: 'legate.dev/ConfigAccepted',
+      status: 'True',
+      reason: 'Accepted',
+      message: 'Envoy accepted the configuration, without what it rejected before (see their status): HTTPRoute/ns/r2.',
+    });
+    assert.equal(tracker.held('ns/gw', []), true);
+    assert.equal(tracker.condition('ns/gw')?.message, 'Envoy accepted the configuration.');
+  });
 });

@@ -23,6 +23,18 @@ export class NackTracker {
   /** gateway → type URL → the latest rejection not yet superseded by an accepted version. */
   readonly #rejections = new Map<GatewayKey, Map<string, NackEvent>>();
   readonly #seen = new Set<GatewayKey>();
+  /** gateway → objects held back by NACK isolation (`<Kind>/<ns>/<name>`, sorted). */
+  readonly #held = new Map<GatewayKey, string[]>();
+
+  /** Records what NACK isolation holds back for a Gateway; returns true when that changed. */
+  held(gateway: GatewayKey, keys: readonly string[]): boolean {
+    const sorted = [...new Set(keys)].sort();
+    const before = this.#held.get(gateway) ?? [];
+    if (before.length === sorted.length && before.every((k, i) => k === sorted[i])) return false;
+    if (sorted.length === 0) this.#held.delete(gateway);
+    else this.#held.set(gateway, sorted);
+    return true;
+  }
 
   /** Records a NACK; returns true when the Gateway's condition changed. */
   nack(event: NackEvent): boolean {
@@ -54,11 +66,16 @@ export class NackTracker {
     if (!this.#seen.has(gateway)) return undefined;
     const rejections = [...(this.#rejections.get(gateway)?.values() ?? [])];
     if (rejections.length === 0) {
+      const held = this.#held.get(gateway) ?? [];
+      const message =
+        held.length === 0
+          ? 'Envoy accepted the configuration.'
+          : `Envoy accepted the configuration, without what it rejected before (see their status): ${held.join(', ')}.`;
       return {
         type: configAcceptedCondition,
         status: 'True',
         reason: 'Accepted',
-        message: 'Envoy accepted the configuration.',
+        message: message.length > maxMessage ? `${message.slice(0, maxMessage - 1)}…` : message,
       };
     }
     const message = rejections
@@ -75,6 +92,7 @@ export class NackTracker {
   /** Forget a deleted Gateway. */
   forget(gateway: GatewayKey): void {
     this.#rejections.delete(gateway);
+    this.#held.delete(gateway);
     this.#seen.delete(gateway);
   }
 }

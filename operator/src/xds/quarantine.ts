@@ -68,8 +68,8 @@ export interface NackInput {
   readonly message: string;
 }
 
-/** Versions remembered per type (a NACK names one sent a moment ago). */
-const keptVersions = 32;
+/** Versions remembered per type (a NACK names one sent a moment ago, at most a few versions back). */
+const keptVersions = 8;
 
 interface GatewayState {
   readonly sent: Map<string, Map<string, SentVersion>>;
@@ -106,6 +106,14 @@ export class Quarantine {
     while (versions.size > keptVersions) versions.delete(versions.keys().next().value as string);
     const before = state.rejected.get(typeUrl)?.get(version);
     return before ? this.nack(before) : [];
+  }
+
+  /** The version of a type last recorded for a Gateway (to skip recording an unchanged type). */
+  lastSent(gateway: GatewayKey, typeUrl: string): string | undefined {
+    const versions = this.#gateways.get(gateway)?.sent.get(typeUrl);
+    let last: string | undefined;
+    for (const v of versions?.keys() ?? []) last = v;
+    return last;
   }
 
   /**
