@@ -48,8 +48,12 @@ interface Tracked {
   volumes: string;
   lastStatus?: string;
   lastIngress?: string;
+  /** When readiness last changed: the Available condition's lastTransitionTime. */
+  transition: string;
   warnedTemplate?: boolean;
 }
+
+const timestamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class DemoNode {
   readonly #objects: KubernetesObjectApi;
@@ -124,6 +128,7 @@ export class DemoNode {
       ready: false,
       template: JSON.stringify(deployment.spec.template),
       volumes,
+      transition: timestamp(),
     };
     this.#pods.push(tracked);
     void pod.exited.then((code) => {
@@ -157,6 +162,7 @@ export class DemoNode {
     if (this.#stopped) return;
     if (ready !== t.ready) {
       t.ready = ready;
+      t.transition = timestamp();
       this.#say(
         ready
           ? `[node] Envoy pod ${podName} is ready (GET /ready answers 200)`
@@ -203,8 +209,11 @@ export class DemoNode {
     };
     const statusKey = JSON.stringify(status);
     if (statusKey !== t.lastStatus) {
-      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      const conditions = status.conditions.map((c) => ({ ...c, lastUpdateTime: now, lastTransitionTime: now }));
+      const conditions = status.conditions.map((c) => ({
+        ...c,
+        lastUpdateTime: timestamp(),
+        lastTransitionTime: t.transition,
+      }));
       await this.#apps.patchNamespacedDeploymentStatus(
         {
           name,
