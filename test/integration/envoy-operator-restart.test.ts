@@ -8,7 +8,9 @@
 // before the filter's module was loaded again: an Envoy that reconnected in that moment was sent
 // "no module" for the FailClosed filter and answered 503 until the module followed (about one run
 // in three here, depending on when Envoy's reconnect backoff fires); the operator now waits for
-// each WasmFilter's first fetch before it serves (XdsServing.startSync).
+// each WasmFilter's first fetch before it serves (XdsServing.startSync). A raw xDS client with the
+// Gateway's certificate, connected the moment the new operator listens, checks the same thing
+// deterministically: the first snapshot's filter version must be the one Envoy runs.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,11 +19,14 @@ import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { builtinWasm } from '../../filters/builtins/build.ts';
 import { builtModule } from '../../filters/cli/build-examples.ts';
+import { TypeUrls } from '../../operator/src/envoy/protos.ts';
+import { type IssuedCertificate, xdsClientCredentials } from '../../operator/src/xds/identity.ts';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { repoRoot } from '../harness/go-tools.ts';
 import { request } from '../harness/http-client.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
+import { rawAdsClient } from './xds-fixtures.ts';
 
 describe('real Envoy rides out an operator restart', () => {
   let env: GatewayEnv;
@@ -96,6 +101,35 @@ describe('real Envoy rides out an operator restart', () => {
     const limit = filters.find((f) => f.ecds_filter?.name?.endsWith('/stamp/limit'));
     const text = limit?.ecds_filter?.typed_config?.config?.configuration?.value;
     return text ? (JSON.parse(text) as { replicas: number }) : undefined;
+  };
+
+  const stampFilter = () => `${env.namespace}/web/filter/${env.namespace}/stamp/stamp`;
+  /** The version of the stamp filter in the first ECDS answer a new xDS stream gets. */
+  const firstFilterVersion = async () => {
+    const secret = await env.kube.get<Manifest>('v1', 'Secret', env.namespace, 'legate-web-xds');
+    const pem = (key: string) => Buffer.from(secret?.data?.[key] ?? '', 'base64').toString();
+    const listening = env.operator.logs.find((l) => l.msg === 'xds server listening') as { port: number };
+    const client = rawAdsClient(
+      listening.port,
+      xdsClientCredentials({
+        certPem: pem('tls.crt'),
+        keyPem: pem('tls.key'),
+        caPem: pem('ca.crt'),
+      } as IssuedCertificate),
+    );
+    const stream = client.delta();
+    try {
+      stream.send({
+        node: { id: 'restart-probe', cluster: `${env.namespace}/web` },
+        typeUrl: TypeUrls.extensionConfig,
+        resourceNamesSubscribe: [stampFilter()],
+      });
+      const first = await stream.responses.next(30_000);
+      return first.resources?.find((r) => r.name === stampFilter())?.version;
+    } finally {
+      stream.close();
+      client.close();
+    }
   };
 
   before(async () => {
@@ -177,6 +211,11 @@ describe('real Envoy rides out an operator restart', () => {
     })();
     try {
       await env.restartOperator();
+      // Whether Envoy reconnects before the new operator has loaded the modules again depends on its
+      // backoff. A client holding the Gateway's certificate that connects right as the operator
+      // listens (before it has listed anything) always waits for the first snapshot: the filter
+      // must be in it at the version Envoy runs.
+      assert.equal(await firstFilterVersion(), versionsBefore.get(`filter ${stampFilter()}`));
       await eventually(
         'Envoy to reconnect',
         async () => ((await envoy.stats()).get('control_plane.connected_state') === 1 ? true : undefined),
