@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { createHash, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +16,7 @@ import { syncFilters } from '../../scripts/helm-chart.ts';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { chartDir, helmCli, kubeVersion, parseObjects } from '../harness/helm.ts';
 import { request, type TestResponse } from '../harness/http-client.ts';
+import { testNetwork } from '../harness/netns.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually, uniqueSuffix } from './operator-helpers.ts';
 
@@ -36,10 +39,22 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
   const issuer = 'https://idp.example.com';
   const idp = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // The identity provider's current key, published only at its JWKS URL (jwksUri).
+  const rotated = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwksRequests: { path?: string; host?: string }[] = [];
+  const idpServer = http.createServer((req, res) => {
+    jwksRequests.push({ path: req.url, host: req.headers.host });
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({
+        keys: [{ ...rotated.publicKey.export({ format: 'jwk' }), kid: 'idp-2', alg: 'RS256', use: 'sig' }],
+      }),
+    );
+  });
   const apiKey = `key-${uniqueSuffix()}-secret`;
   const now = () => Math.floor(Date.now() / 1000);
-  const token = (claims: Record<string, unknown>, key = idp.privateKey) =>
-    signJwt(key, 'idp-1', { iss: issuer, aud: 'orders', sub: 'alice', iat: now(), exp: now() + 600, ...claims });
+  const token = (claims: Record<string, unknown>, key = idp.privateKey, kid = 'idp-1') =>
+    signJwt(key, kid, { iss: issuer, aud: 'orders', sub: 'alice', iat: now(), exp: now() + 600, ...claims });
   // 12 per minute: a token back every 5 s, so three back-to-back requests empty the bucket of 3.
   const limit = { requests: 12, unit: 'minute', burst: 3 } as const;
 
@@ -100,6 +115,7 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
       ['jwt', 'jwt.example'],
       ['keys', 'keys.example'],
       ['limited', 'limited.example'],
+      ['remote', 'remote.example'],
       ['open', 'open.example'],
     ] as const) {
       await env.apply(route(name, host));
@@ -111,6 +127,41 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
           audiences: ['orders'],
           jwks: { keys: [{ ...idp.publicKey.export({ format: 'jwk' }), kid: 'idp-1', alg: 'RS256', use: 'sig' }] },
           forwardClaims: { sub: 'x-user-id' },
+        },
+      }),
+    );
+    // The identity provider: an HTTP server in this process behind Service `idp`, which a route
+    // makes a cluster of the Gateway's Envoys (`<namespace>/idp/80`), the filter's jwksUri cluster.
+    const { nodeAddress } = testNetwork();
+    await new Promise<void>((resolve) => idpServer.listen(0, nodeAddress, resolve));
+    await env.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { namespace: team, name: 'idp' },
+      spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    });
+    await env.apply({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { namespace: team, name: 'idp', labels: { 'kubernetes.io/service-name': 'idp' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: (idpServer.address() as AddressInfo).port, protocol: 'TCP' }],
+      endpoints: [{ addresses: [nodeAddress], conditions: { ready: true } }],
+    });
+    await env.apply({
+      ...route('idp', 'idp.internal'),
+      spec: {
+        parentRefs: [{ name: 'web' }],
+        hostnames: ['idp.internal'],
+        rules: [{ backendRefs: [{ name: 'idp', port: 80 }] }],
+      },
+    });
+    await env.apply(
+      policy('remote', 'remote', 'auth', {
+        jwt: {
+          issuer,
+          audiences: ['orders'],
+          jwksUri: { cluster: `${team}/idp/80`, authority: 'idp.internal', path: '/.well-known/jwks.json' },
         },
       }),
     );
@@ -128,6 +179,7 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
   });
 
   after(async () => {
+    idpServer.close();
     await env?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -141,7 +193,7 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
       });
       assert.equal(ready.status, 'True', `${name}: ${ready.reason}: ${ready.message}`);
     }
-    for (const name of ['jwt', 'keys', 'limited']) {
+    for (const name of ['jwt', 'remote', 'keys', 'limited']) {
       const accepted = await eventually(`FilterPolicy ${name} Accepted`, async () => {
         const p = await env.kube.get<Manifest>(legate, 'FilterPolicy', team, name);
         const ancestor = p?.status?.ancestors?.find(
@@ -193,6 +245,18 @@ describe('built-in filters from the chart on a real Envoy: JWT, API keys, rate l
       assert.equal(res.json<{ error: string }>()?.error, 'invalid_token', what);
       assert.equal(res.headers['x-echo-backend'], undefined, what);
     }
+  });
+
+  it("JWT with jwksUri: the filter fetches the keys through the Gateway's cluster and takes tokens they sign", async () => {
+    const res = await eventually('a token signed with the fetched key to pass', async () => {
+      const r = await get('remote.example', { authorization: `Bearer ${token({}, rotated.privateKey, 'idp-2')}` });
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(echoOf(res)?.name, 'orders-0');
+    assert.ok(jwksRequests.length > 0);
+    assert.deepEqual(jwksRequests[0], { path: '/.well-known/jwks.json', host: 'idp.internal' });
+    const inlineOnly = await get('remote.example', { authorization: `Bearer ${token({})}` });
+    assert.equal(inlineOnly.status, 401, 'a key the JWKS does not publish');
   });
 
   it('API key: a known key reaches the backend as its consumer; an unknown one gets 401', async () => {
