@@ -52,7 +52,7 @@ class FakeXds {
   }
 }
 
-function setup() {
+function setup(options: { resumed?: boolean } = {}) {
   const store = new ObjectStore();
   store.upsert(Kinds.gatewayClass, obj({ metadata: { name: 'legate' }, spec: { controllerName } }));
   store.upsert(
@@ -65,7 +65,7 @@ function setup() {
   store.upsert('Service', obj({ metadata: { namespace: 'team-a', name: 'svc' }, spec: { ports: [{ port: 80 }] } }));
   const xds = new FakeXds();
   /** What "Envoy" runs: the paths of the last RouteConfiguration it accepted. */
-  const envoy = { live: '', lastSent: '', nacked: 0 };
+  const envoy = { live: '', lastSent: '', nacked: 0, accepted: [] as string[] };
   const statuses: GatewayTranslation['status'][] = [];
   const answer = (t: GatewayTranslation) => {
     const version = xds.cache.get(gw)?.get(TypeUrls.route)?.version ?? '';
@@ -73,12 +73,19 @@ function setup() {
     if (envoy.lastSent === version) return;
     envoy.lastSent = version;
     const rc = JSON.stringify(t.resources[TypeUrls.route]?.[0]?.resource ?? {});
+    if (options.resumed && envoy.accepted.length === 0) {
+      // Envoy resumed with this very config (Delta initial_resource_versions): nothing sent, no ACK.
+      envoy.live = rc;
+      envoy.accepted.push(rc);
+      return;
+    }
     const base = { gateway: gw, typeUrl: TypeUrls.route, protocol: 'sotw' as const, version, nodeId: 'envoy-1' };
     if (rc.includes('"/bad"')) {
       envoy.nacked += 1;
       for (const l of xds.nacks) l({ ...base, code: 3, message: "regex '/bad' is not allowed here" });
     } else {
       envoy.live = rc;
+      envoy.accepted.push(rc);
       for (const l of xds.acks) l(base);
     }
   };
@@ -100,7 +107,8 @@ function setup() {
       .at(-1)
       ?.routes.find((r) => r.route === `team-a/${name}`)
       ?.conditions.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`)[0];
-  return { store, sync, envoy, settle, routeStatus };
+  const statusOf = (name: string) => statuses.at(-1)?.routes.find((r) => r.route === `team-a/${name}`);
+  return { store, sync, envoy, settle, routeStatus, statusOf };
 }
 
 describe('NACK isolation in XdsSync', () => {
@@ -168,6 +176,53 @@ describe('NACK isolation in XdsSync', () => {
     assert.match(routeStatus('r0') ?? '', /^Accepted=True/);
     assert.ok(envoy.nacked <= 4, `${envoy.nacked} NACKs`);
     sync.stop();
+  });
+});
+
+describe('NACK isolation after an operator restart', () => {
+  it('Envoy resumed with the config (nothing ACKed yet): a bad change holds only the changed route', async () => {
+    const { store, sync, envoy, settle, routeStatus } = setup({ resumed: true });
+    store.upsert('HTTPRoute', route('r1', 1, '/r1'));
+    store.upsert('HTTPRoute', route('r2', 1, '/r2'));
+    sync.start();
+    await settle();
+    store.upsert('HTTPRoute', route('r2', 2, '/bad'));
+    await settle();
+    assert.equal(envoy.nacked, 1);
+    assert.ok(
+      envoy.accepted.every((rc) => rc.includes('"/r1"') && rc.includes('"/r2"')),
+      'no accepted version ever lacked r1 or r2 (no bisection outage)',
+    );
+    assert.match(routeStatus('r2') ?? '', /Its last accepted version is still served/);
+    sync.stop();
+  });
+
+  it('a route the previous process held (its status says so) is held again, with the same message', async () => {
+    const first = setup();
+    first.store.upsert('HTTPRoute', route('r1', 1, '/r1'));
+    first.store.upsert('HTTPRoute', route('r2', 1, '/bad'));
+    first.sync.start();
+    await first.settle();
+    const written = first.statusOf('r2');
+    assert.match(first.routeStatus('r2') ?? '', /Envoy rejected this HTTPRoute/);
+    first.sync.stop();
+
+    // A new process: the stored route carries the status the first one wrote.
+    const second = setup();
+    second.store.upsert('HTTPRoute', route('r1', 1, '/r1'));
+    second.store.upsert(
+      'HTTPRoute',
+      obj({
+        ...route('r2', 1, '/bad'),
+        status: { parents: [{ parentRef: written?.parentRef, controllerName, conditions: written?.conditions }] },
+      }),
+    );
+    second.sync.start();
+    await second.settle();
+    assert.equal(second.envoy.nacked, 0, 'Envoy never got the held route again');
+    assert.ok(second.envoy.live.includes('"/r1"'));
+    assert.equal(second.statusOf('r2')?.conditions[0]?.message, written?.conditions[0]?.message);
+    second.sync.stop();
   });
 });
 

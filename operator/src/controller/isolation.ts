@@ -134,6 +134,43 @@ export function withHeldRoutes(index: IndexedInput, gateway: string, held: reado
 }
 
 const maxMessage = 1024;
+const rejectedPrefix = /^Envoy rejected this (HTTPRoute|GRPCRoute) \(([^)]*)\): /;
+const servedSuffixes = ['. Its last accepted version is still served', '. It is not served'];
+
+/**
+ * The holds a previous operator process left in route status (`Accepted=False` "Envoy rejected this
+ * …" for the route's current generation), per Gateway: a restarted operator holds them again.
+ */
+export function restoredHolds(
+  routes: readonly AnyRoute[],
+  controllerName: string,
+): { gateway: string; key: string; fingerprint: string; nodeId: string; message: string }[] {
+  const out: { gateway: string; key: string; fingerprint: string; nodeId: string; message: string }[] = [];
+  for (const r of routes) {
+    const m = r.route.metadata;
+    const ns = m.namespace ?? 'default';
+    const parents = (r.route as { status?: { parents?: RouteParentStatusResult[] } }).status?.parents ?? [];
+    for (const p of parents) {
+      if (p.controllerName !== controllerName) continue;
+      const c = p.conditions?.find((x) => x.type === ConditionType.Accepted);
+      if (!c || c.status !== 'False' || c.observedGeneration !== m.generation) continue;
+      const head = rejectedPrefix.exec(c.message ?? '');
+      if (!head || head[1] !== r.kind) continue;
+      const rest = c.message.slice(head[0].length);
+      const end = Math.max(...servedSuffixes.map((x) => rest.lastIndexOf(x)));
+      const gateway = parentGatewayKey(p.parentRef, ns);
+      if (end < 0 || !gateway) continue;
+      out.push({
+        gateway,
+        key: routeKey(r),
+        fingerprint: routeFingerprint(r),
+        nodeId: head[2] === 'a proxy' ? '' : (head[2] ?? ''),
+        message: rest.slice(0, end),
+      });
+    }
+  }
+  return out;
+}
 
 /** What a held object's status says. */
 export function heldMessage(h: Held, what: string): string {

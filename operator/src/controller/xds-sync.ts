@@ -24,6 +24,7 @@ import {
   contributions,
   heldPolicies,
   isolatedTypes,
+  restoredHolds,
   stillHeld,
   withHeldRoutes,
   withIsolationStatus,
@@ -130,6 +131,12 @@ export class XdsSync {
       for (const obj of this.#o.store.list(kind)) this.#index.apply(kind, 'upsert', obj);
     }
     for (const gw of this.#o.store.list<Gateway>(Kinds.gateway)) this.#dirty.add(keyOf(gw));
+    // What a previous process held back (its route status says so) stays held: otherwise Envoy's NACK
+    // of it, with no version known to be accepted yet, would make every route a suspect.
+    const routes = [...this.#index.view().routesByGateway.values()].flat();
+    for (const h of restoredHolds([...new Set(routes)], this.#o.controllerName)) {
+      this.quarantine.restore(h.gateway as GatewayKey, { ...h, typeUrl: TypeUrls.route });
+    }
     this.#flush(performance.now());
     this.#o.xds.markSynced();
     this.#o.log.info('xds snapshots ready', { gateways: this.#served.size });

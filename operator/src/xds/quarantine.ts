@@ -145,7 +145,7 @@ export class Quarantine {
     const state = this.#gateways.get(event.gateway);
     const rejected = state?.sent.get(event.typeUrl)?.get(event.version);
     if (!state || !rejected) return [];
-    const accepted = state.accepted.get(event.typeUrl) ?? new Map<string, SentResource>();
+    const accepted = state.accepted.get(event.typeUrl) ?? this.#assumedRunning(state, event) ?? new Map();
     const acceptedForm = new Map<string, Contributor>();
     for (const resource of accepted.values()) for (const c of resource.contributors) acceptedForm.set(c.key, c);
     const suspects = new Map<string, Contributor>();
@@ -213,6 +213,41 @@ export class Quarantine {
   /** The Gateway is gone. */
   forget(gateway: GatewayKey): void {
     this.#gateways.delete(gateway);
+  }
+
+  /**
+   * With no accepted version known (a restarted operator: Envoy resumed with what it had, so nothing
+   * was sent and nothing ACKed), the version recorded just before the rejected one, unless rejected
+   * too: a proxy that had it rejected nothing, and it is what Envoy runs. Without this, every object
+   * would be a suspect, and bisecting would take innocent routes out of Envoy for a moment.
+   */
+  #assumedRunning(state: GatewayState, event: NackInput): SentVersion | undefined {
+    const versions = [...(state.sent.get(event.typeUrl)?.keys() ?? [])];
+    const at = versions.indexOf(event.version);
+    const before = at > 0 ? versions[at - 1] : undefined;
+    if (before === undefined || state.rejected.get(event.typeUrl)?.has(before)) return undefined;
+    return state.sent.get(event.typeUrl)?.get(before);
+  }
+
+  /**
+   * Holds an object again after an operator restart, from the status the previous process wrote
+   * (Envoy rejected this generation): it is left out, so that Envoy's NACK of it does not make every
+   * object a suspect. It leaves quarantine when it changes, like any held object.
+   */
+  restore(
+    gateway: GatewayKey,
+    held: { key: string; fingerprint: string; typeUrl: string; nodeId: string; message: string },
+  ): void {
+    const state = this.#state(gateway);
+    if (state.held.has(held.key)) return;
+    state.held.set(held.key, {
+      ...held,
+      pinned: undefined,
+      guilty: true,
+      version: '',
+      suspects: 1,
+      group: 0,
+    });
   }
 
   #state(gateway: GatewayKey): GatewayState {
