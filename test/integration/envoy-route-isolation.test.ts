@@ -136,6 +136,31 @@ describe('real Envoy: one bad route does not freeze its Gateway', () => {
     assert.ok((await rdsRejected()) >= 1, 'Envoy did reject a RouteConfiguration');
   });
 
+  it('an operator restart keeps a held route held, and other routes keep changing', async () => {
+    await env.apply(
+      route('greek', [
+        {
+          matches: [{ path: { type: 'RegularExpression', value: '/(\\pL){12}/x' } }],
+          backendRefs: [{ name: 'shop', port: 80 }],
+        },
+      ]),
+    );
+    const held = async () => {
+      const s = await parentConditions('greek');
+      const c = s.conditions.find((x) => x.type === 'Accepted');
+      return c?.status === 'False' && c.message.startsWith('Envoy rejected this HTTPRoute') ? c : undefined;
+    };
+    const before = await eventually('the route held', held);
+    const rejectedBefore = await rdsRejected();
+    await env.restartOperator();
+    await env.apply(route('team', [prefix('/v1', 'shop'), prefix('/after-restart', 'cart')]));
+    await eventually('another route’s change after the restart', async () =>
+      (await who('team.example', '/after-restart')) === 'cart-0' ? true : undefined,
+    );
+    assert.equal(await rdsRejected(), rejectedBefore, 'the new operator never sent Envoy the held route');
+    assert.equal((await held())?.message, before.message);
+  });
+
   it('a filter configuration Envoy refuses shows on its FilterPolicy, with Envoy’s reason', async () => {
     const legate = 'legate.dev/v1alpha1';
     await env.apply({
