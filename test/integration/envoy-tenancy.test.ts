@@ -211,7 +211,7 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
       editArgs: (argv) => argv.map((arg) => (arg === `${teams.a}/web` ? `${teams.b}/web` : arg)),
     });
     const pod = tampered;
-    // The operator counts the refusal; the pod's log carries the reason (gRPC PERMISSION_DENIED = 7).
+    // The operator counts and logs the refusal; the pod's log carries the reason (gRPC PERMISSION_DENIED = 7).
     await eventually('the operator to refuse the stream', async () => {
       const res = await fetch(`http://127.0.0.1:${env.operator.metricsPort()}/metrics`);
       const denied = /^legate_xds_denied_streams_total\{[^}]*reason="wrong-gateway"[^}]*\} (\d+)/m.exec(
@@ -219,6 +219,13 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
       );
       return Number(denied?.[1] ?? 0) > 0 || undefined;
     });
+    const logged = env.operator.logs.find((l) => l.msg === 'xds stream refused' && l.cluster === `${teams.b}/web`);
+    assert.equal(logged?.reason, 'wrong-gateway');
+    assert.equal(logged?.nodeId, pod.name);
+    assert.equal(
+      logged?.message,
+      `the client certificate belongs to Gateway ${teams.a}/web, but the node claims cluster "${teams.b}/web"`,
+    );
     const refusal = await eventually(
       'Envoy to log the refusal',
       async () => /.*config stream.*closed.*\n?/.exec(pod.logs())?.[0],

@@ -125,6 +125,8 @@ export class XdsServing {
       moduleCacheDir: o.moduleCacheDir,
     });
     const nacks = watchNacks(server, o, log);
+    // A refused stream gets nothing; say why here too (Envoy logs it percent-encoded).
+    server.onDenied((e) => log.warn('xds stream refused', { ...e }));
     sync = new XdsSync({
       store: o.store,
       xds: server,

@@ -75,6 +75,17 @@ export interface NackEvent {
   readonly view?: View;
 }
 
+/** A stream refused with PERMISSION_DENIED (no or wrong identity): it receives nothing. */
+export interface DeniedEvent {
+  readonly reason: 'no-identity' | 'wrong-gateway' | 'not-allowed';
+  /** What the client is told (the gRPC status details). */
+  readonly message: string;
+  readonly protocol: XdsProtocol;
+  /** The node the client named, when it got as far as its first request. */
+  readonly nodeId?: string;
+  readonly cluster?: string;
+}
+
 /** A proxy accepted a version (lets the operator clear a NACK condition). */
 export interface AckEvent {
   readonly gateway: GatewayKey;
@@ -171,6 +182,7 @@ export class XdsServer {
   readonly #sessions: Record<View, Map<GatewayKey, Set<Session>>> = { envoy: new Map(), proxyless: new Map() };
   readonly #nackListeners = new Set<(event: NackEvent) => void>();
   readonly #ackListeners = new Set<(event: AckEvent) => void>();
+  readonly #deniedListeners = new Set<(event: DeniedEvent) => void>();
   #ports: { main: number; proxyless?: number } = { main: 0 };
 
   private constructor(registry: Registry | undefined) {
@@ -255,6 +267,12 @@ export class XdsServer {
     return () => this.#nackListeners.delete(listener);
   }
 
+  /** Streams refused for their identity (counted in `legate_xds_denied_streams_total` too). */
+  onDenied(listener: (event: DeniedEvent) => void): () => void {
+    this.#deniedListeners.add(listener);
+    return () => this.#deniedListeners.delete(listener);
+  }
+
   onAck(listener: (event: AckEvent) => void): () => void {
     this.#ackListeners.add(listener);
     return () => this.#ackListeners.delete(listener);
@@ -325,8 +343,15 @@ export class XdsServer {
     let nodeId = '';
     let closed = false;
 
-    const deny = (result: Extract<AuthResult, { denied: string }>) => {
+    const deny = (result: Extract<AuthResult, { denied: string }>, node?: { id: string; cluster: string }) => {
       this.metrics.denied.inc({ reason: result.reason });
+      const event: DeniedEvent = {
+        reason: result.reason,
+        message: result.denied,
+        protocol: protocol.name,
+        ...(node ? { nodeId: node.id, cluster: node.cluster } : {}),
+      };
+      for (const listener of this.#deniedListeners) notify(listener, event);
       closed = true;
       close();
       call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: result.denied });
@@ -379,7 +404,7 @@ export class XdsServer {
         nodeId = message.node?.id ?? '';
         const result = authenticator.onNode(auth, { cluster, userAgentName: message.node?.userAgentName ?? '' });
         if ('denied' in result) {
-          deny(result);
+          deny(result, { id: nodeId, cluster });
           return;
         }
         const { gateway, view } = result;
@@ -408,7 +433,10 @@ export class XdsServer {
         this.metrics.streams.inc({ gateway, protocol: protocol.name, view });
       } else if (cluster !== '' && cluster !== session.gateway) {
         // Envoy sends the node only once, but a client that changes its claim mid-stream is refused.
-        deny({ denied: `node cluster changed to ${JSON.stringify(cluster)}`, reason: 'wrong-gateway' });
+        deny(
+          { denied: `node cluster changed to ${JSON.stringify(cluster)}`, reason: 'wrong-gateway' },
+          { id: nodeId, cluster },
+        );
         return;
       }
       const { outcome, responses } = session.stream.handleRequest(protocol.toRequest(message));
