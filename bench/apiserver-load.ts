@@ -9,7 +9,8 @@
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { listPages } from '../operator/src/controller/list-pages.ts';
 import { TypeUrls } from '../operator/src/envoy/protos.ts';
 import type { HTTPRoute } from '../operator/src/k8s/gateway-api.ts';
 import type { GatewayKey, XdsCertificateAuthority } from '../operator/src/xds/identity.ts';
@@ -269,28 +270,17 @@ export async function startLoad(options: LoadOptions): Promise<Load> {
 
     // The operator runs inside the chart's container memory limit, so Node sizes its heap as it does
     // in the Deployment (where there is no writable memory cgroup, it runs unlimited and says so).
+    const customObjects = cluster.kubeConfig().makeApiClient(CustomObjectsApi);
     const routeStatusPending = async () => {
-      let pending = 0;
-      let page: string | undefined;
-      do {
-        const list = await kube.objects.list(
-          'gateway.networking.k8s.io/v1',
-          'HTTPRoute',
-          ns,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          500,
-          page,
-        );
-        for (const r of list.items as unknown as HTTPRoute[]) {
-          if (r.status?.parents?.[0]?.conditions?.[0]?.observedGeneration !== r.metadata.generation) pending++;
-        }
-        page = list.metadata?._continue || undefined;
-      } while (page);
-      return pending;
+      const routes = (await listPages(
+        kube.objects,
+        { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+        ns,
+        undefined,
+        customObjects,
+      )) as unknown as HTTPRoute[];
+      return routes.filter((r) => r.status?.parents?.[0]?.conditions?.[0]?.observedGeneration !== r.metadata.generation)
+        .length;
     };
 
     const limit = memoryLimit(quantityBytes(chartOperatorMemoryLimit()), `legate-bench-${suffix}`);

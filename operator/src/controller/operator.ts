@@ -3,7 +3,7 @@
 // its store warm, so a standby takes over with synced caches, and other parts of the process (the
 // translator, the xDS server) can subscribe to the same store.
 
-import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { FleetKinds } from '../infra/fleet.ts';
 import { KubeApply } from '../infra/kube-apply.ts';
 import { FieldManager, Labels } from '../infra/names.ts';
@@ -79,6 +79,7 @@ export class LegateOperator {
   readonly #s: OperatorSettings;
   readonly #kinds: StoredKind[];
   readonly #objects: KubernetesObjectApi;
+  readonly #customObjects: CustomObjectsApi;
   readonly #reconciler: FleetReconciler;
   #watches: FrameworkWatches | undefined;
   #elector: LeaderElector | undefined;
@@ -109,6 +110,7 @@ export class LegateOperator {
         this.controller.onManagedObject(c.object);
       });
     this.#objects = KubernetesObjectApi.makeApiClient(settings.kubeConfig);
+    this.#customObjects = settings.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#reconciler = new FleetReconciler(settings.kubeConfig, {
       xdsAddress: settings.xdsAddress,
       issuer: settings.issuer,
@@ -246,7 +248,13 @@ export class LegateOperator {
     const deadline = Date.now() + 60_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await listPages(this.#objects, k, k.clusterScoped ? undefined : this.#s.namespace);
+        return await listPages(
+          this.#objects,
+          { ...k, plural: k.watch.plural },
+          k.clusterScoped ? undefined : this.#s.namespace,
+          undefined,
+          this.#customObjects,
+        );
       } catch (err) {
         const code = (err as { code?: number }).code;
         const notServed = code === 404 || /resource.*not found|Unrecognized API version and kind/i.test(String(err));
