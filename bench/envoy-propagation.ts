@@ -29,6 +29,7 @@
 // LEGATE_BENCH_NAMESPACE=<name> keeps the objects for later runs. Prints one JSON object.
 
 import http from 'node:http';
+import os from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { TypeUrls } from '../operator/src/envoy/protos.ts';
 import { managedName, xdsSecretName } from '../operator/src/infra/names.ts';
@@ -225,12 +226,14 @@ async function main(): Promise<void> {
     let servedOnNewConnection = 0;
     let notServed = 0;
     let before: LatencyHistogram | undefined;
+    let loadBefore = Number.NaN;
 
     // One warm-up update per measured Gateway (opens the write connection), then the timed ones.
     const total = measured.length + updates;
     for (let u = 0; u < total; u++) {
       const warmUp = u < measured.length;
       if (u === measured.length) {
+        loadBefore = os.loadavg()[0] ?? Number.NaN;
         before = await operatorPushLatency(operator.metricsPort());
         statsBefore = await Promise.all(measured.map((m) => m.pod.stats()));
       }
@@ -305,6 +308,7 @@ async function main(): Promise<void> {
       servedLowerBound.push(firstServedSent);
       rdsToServed.push(firstServed - (at - t0));
     }
+    const loadAfter = os.loadavg()[0] ?? Number.NaN;
     await sleep(1000);
     current = undefined;
     const operatorShare = before ? await operatorPushLatency(operator.metricsPort(), before) : undefined;
@@ -384,6 +388,7 @@ async function main(): Promise<void> {
           createObjectsMs: load.createObjectsMs,
           initialSyncMs: load.initialSyncMs,
           routeStatusSettledMs: load.routeStatusSettledMs,
+          machine: { cpus: os.cpus().length, loadAverage1m: { before: loadBefore, after: loadAfter } },
           node: process.version,
         },
         null,
