@@ -47,7 +47,11 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
       ],
     },
   });
-  const wasmFilter = async (name: 'auth' | 'ratelimit', failurePolicy: 'FailClosed' | 'FailOpen') => {
+  const wasmFilter = async (
+    name: 'auth' | 'ratelimit',
+    failurePolicy: 'FailClosed' | 'FailOpen',
+    configSchema: Record<string, unknown> = schema(name),
+  ) => {
     const bytes = await builtinWasm(name);
     await env.apply({
       apiVersion: 'v1',
@@ -70,7 +74,7 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
         },
         failurePolicy,
         // The chart's schemas as shipped (draft-07).
-        configSchema: schema(name),
+        configSchema,
       },
     } as Manifest);
   };
@@ -115,10 +119,42 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
     assert.equal(refused.reason, 'Invalid');
   });
 
-  after(() => env?.stop());
+  after(async () => {
+    await envoy?.stop();
+    await env?.stop();
+  });
+
+  /** The fleet the operator applied for `web` is there (the pod is made from it). */
+  const fleet = () =>
+    eventually('the fleet', async () => {
+      const found = await Promise.all([
+        env.kube.get('apps/v1', 'Deployment', env.namespace, managedName('web')),
+        env.kube.get('v1', 'ConfigMap', env.namespace, managedName('web')),
+        env.kube.get('v1', 'Secret', env.namespace, xdsSecretName('web')),
+      ]);
+      return found.every(Boolean) || undefined;
+    });
+  /** Waits for readiness with room for a loaded machine; on a timeout, says what Envoy waits for. */
+  const waitReady = async (pod: EnvoyPod, timeoutMs: number) => {
+    try {
+      await pod.waitReady(timeoutMs);
+    } catch (err) {
+      const stats = await pod.stats().catch(() => new Map<string, number>());
+      const waiting = [...stats].filter(
+        ([k, v]) => /warming|init_fetch_timeout|server\.state|update_success|update_rejected/.test(k) && v !== 0,
+      );
+      throw new Error(
+        `${(err as Error).message.split('\n')[0]}\nstats: ${waiting.map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      );
+    }
+  };
 
   it('starts a fresh Envoy to ready while a FailClosed policy on one of its routes has a refused config', async () => {
-    envoy = await env.envoy('web');
+    await fleet();
+    envoy = await startGatewayEnvoy({ kubeConfig: env.cluster.kubeConfig(), namespace: env.namespace, gateway: 'web' });
+    // Without the deny configuration it never is (its listener waits for the ECDS resource forever);
+    // the budget is for a loaded machine, it is ready in about 2 s.
+    await waitReady(envoy, 90_000);
     const stats = await envoy.stats();
     assert.equal(stats.get('listener_manager.total_listeners_warming'), 0, 'no listener waits for anything');
   });
@@ -157,6 +193,26 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
     assert.match(dump, /"failure_policy":\s*"FAIL_CLOSED"/);
     assert.match(dump, /"failure_policy":\s*"FAIL_OPEN"/, 'the FailOpen rate limit runs with FAIL_OPEN');
     assert.doesNotMatch(dump, /fail_open/);
+  });
+
+  it('takes an edited configSchema that keeps its $id at once, without an operator restart', async () => {
+    const edited = { ...schema('auth'), required: ['jwt'] };
+    assert.equal(edited.$id, schema('auth').$id);
+    await wasmFilter('auth', 'FailClosed', edited);
+    const refused = await eventually('the policy judged by the edited schema', async () => {
+      const c = await accepted('guard');
+      return c?.status === 'False' ? c : undefined;
+    });
+    assert.match(refused.message, /missing required field 'jwt'/);
+    const filter = await env.kube.get<Manifest>(legate, 'WasmFilter', env.namespace, 'auth');
+    const schemaAccepted = filter?.status?.conditions?.find((c: { type: string }) => c.type === 'Accepted');
+    assert.equal(schemaAccepted?.status, 'True', schemaAccepted?.message);
+    await eventually('the route closed', async () =>
+      (await statusOf('/guarded/x')) === DENY_STATUS ? true : undefined,
+    );
+    // And back.
+    await wasmFilter('auth', 'FailClosed');
+    await eventually('the auth filter again', async () => ((await statusOf('/guarded/x')) === 401 ? true : undefined));
   });
 
   it('keeps a deleted FailClosed filter as it was on the connections of the draining filter chain', async () => {
@@ -217,14 +273,7 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
 
   it('keeps an Envoy that cannot reach the operator not ready past the initial fetch timeouts', async () => {
     // The fleet the pod is made from is there; then the operator goes away.
-    await eventually('the fleet', async () => {
-      const found = await Promise.all([
-        env.kube.get('apps/v1', 'Deployment', env.namespace, managedName('web')),
-        env.kube.get('v1', 'ConfigMap', env.namespace, managedName('web')),
-        env.kube.get('v1', 'Secret', env.namespace, xdsSecretName('web')),
-      ]);
-      return found.every(Boolean) || undefined;
-    });
+    await fleet();
     await env.operator.stop();
     const pod = await startGatewayEnvoy({
       kubeConfig: env.cluster.kubeConfig(),
@@ -240,7 +289,8 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
         await new Promise((r) => setTimeout(r, 500));
       }
       await env.restartOperator();
-      await pod.waitReady(60_000);
+      // Envoy's reconnect backoff, on a loaded machine.
+      await waitReady(pod, 120_000);
       const res = await request(pod.url(80, '/open/x'), { headers: { host: 'shop.example' }, timeoutMs: 5000 });
       assert.equal(res.status, 200, res.body);
     } finally {
