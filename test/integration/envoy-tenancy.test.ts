@@ -28,8 +28,17 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
 
   const get = (envoy: EnvoyPod, host: string) => request(envoy.url(80, '/'), { headers: { host } });
   const dumpOf = async (envoy: EnvoyPod) => envoy.admin('/config_dump?include_eds');
-  // The PEM body of a certificate, as Envoy's config dump shows it (inline, one line).
-  const pemBody = (pem: string) => pem.split('\n').filter((l) => l && !l.startsWith('-----'))[2] ?? '';
+  /**
+   * A line of a team's certificate PEM that the other team's does not have (Envoy's config dump
+   * shows the PEM inline). Both are issued by one CA with one subject, often in the same second, so
+   * the lines with the validity and the subject can be equal: the key and signature lines are not.
+   */
+  const certLine = (team: 'a' | 'b') => {
+    const lines = (t: 'a' | 'b') =>
+      (certs[t]?.certPem ?? '').split('\n').filter((l) => l.length === 64 && !l.startsWith('-----'));
+    const other = lines(team === 'a' ? 'b' : 'a');
+    return lines(team).find((l) => !other.includes(l)) ?? '';
+  };
 
   before(async () => {
     env = await startGatewayEnv({ allNamespaces: true });
@@ -179,20 +188,14 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
         assert.ok(sections.includes(expected), `${mine}: ${expected} in ${sections.join(', ')}`);
       }
       // Present: its own namespace, host, certificate, filter config and backend.
-      for (const own of [
-        teams[mine],
-        hosts[mine],
-        pemBody(certs[mine]?.certPem ?? ''),
-        `team-${mine}-${suffix}`,
-        `shop-${mine}`,
-      ]) {
+      for (const own of [teams[mine], hosts[mine], certLine(mine), `team-${mine}-${suffix}`, `shop-${mine}`]) {
         assert.ok(own && dump.includes(own), `${mine}'s Envoy has ${own}`);
       }
       // Absent: anything of the other team's.
       for (const foreign of [
         teams[theirs],
         hosts[theirs],
-        pemBody(certs[theirs]?.certPem ?? ''),
+        certLine(theirs),
         `team-${theirs}-${suffix}`,
         `shop-${theirs}`,
         'sneaky',
@@ -241,7 +244,7 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
     const info = JSON.parse(await pod.admin('/server_info'));
     assert.equal(info.node.cluster, `${teams.b}/web`, 'the tampered pod claims team B');
     const dump = await dumpOf(pod);
-    for (const foreign of [teams.b, hosts.b, pemBody(certs.b?.certPem ?? ''), `team-b-${suffix}`, 'shop-b']) {
+    for (const foreign of [teams.b, hosts.b, certLine('b'), `team-b-${suffix}`, 'shop-b']) {
       assert.ok(!dump.includes(foreign), `the tampered Envoy must not have ${foreign}`);
     }
     const parsed = JSON.parse(dump) as { configs: Record<string, unknown>[] };
