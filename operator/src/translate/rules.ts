@@ -249,7 +249,11 @@ function redirect(f: HTTPRequestRedirectFilter, ctx: ListenerContext): IrRedirec
   const port = f.port ?? wellKnown(f.scheme) ?? ctx.port;
   const finalScheme = f.scheme ?? (ctx.protocol === 'HTTPS' ? 'https' : 'http');
   const r: IrRedirect = { kind: 'redirect', statusCode: f.statusCode ?? 302 };
-  if (port !== wellKnown(finalScheme)) r.port = port;
+  // Without a port_redirect Envoy keeps the port of the request's Host (it drops it only when the
+  // scheme changes and it is the old scheme's default), so on a listener with a non-standard port
+  // (Host `x:8080`) the well-known port must be given explicitly; Envoy then writes `https://x:443`.
+  const listenerWellKnown = ctx.port === wellKnown(ctx.protocol === 'HTTPS' ? 'https' : 'http');
+  if (port !== wellKnown(finalScheme) || (!listenerWellKnown && !f.hostname)) r.port = port;
   if (f.scheme) r.scheme = f.scheme;
   if (f.hostname) r.hostname = f.hostname;
   if (f.path) r.path = pathModifier(f.path);

@@ -335,6 +335,25 @@ describe('HTTPRoute filters and backends', () => {
     assert.equal(d.kind === 'redirect' && d.code, 'FOUND');
   });
 
+  it('redirects to a well-known port from a listener on another port (the Host names that port)', () => {
+    const gw8080 = gateway('team', 'gw', [{ name: 'http', port: 8080, protocol: 'HTTP' }]);
+    const redirectTo = (requestRedirect: Record<string, unknown>) =>
+      httpRoute('team', 'r', {
+        parentRefs: [{ name: 'gw' }],
+        rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect }] }],
+      });
+    const location = (requestRedirect: Record<string, unknown>) => {
+      const t = mustTranslate(input({ gateways: [gw8080], httpRoutes: [redirectTo(requestRedirect)] }), 'team/gw');
+      const d = envoyRoute(resource(t, 'route', 'team/gw/8080'), { host: 'x.example.com:8080', path: '/a' });
+      return d.kind === 'redirect' ? new URL(d.location).href : d.kind;
+    };
+    assert.equal(location({}), 'http://x.example.com:8080/a');
+    assert.equal(location({ scheme: 'https' }), 'https://x.example.com/a');
+    assert.equal(location({ port: 80 }), 'http://x.example.com/a');
+    assert.equal(location({ scheme: 'https', hostname: 'y.example.com' }), 'https://y.example.com/a');
+    assert.equal(location({ hostname: 'y.example.com' }), 'http://y.example.com:8080/a');
+  });
+
   for (const [replacement, path, want] of [
     ['/', '/api/v1/users', '/users'],
     ['/', '/api/v1', '/'],

@@ -94,13 +94,17 @@ export function route(rc: Json, req: Request): Decision {
     if (r.redirect) {
       const red = r.redirect as Json;
       const scheme = str(red.schemeRedirect) ?? (red.httpsRedirect ? 'https' : 'http');
-      const h = str(red.hostRedirect) ?? host;
       const port = red.portRedirect as number | undefined;
-      const defaultPort = scheme === 'https' ? 443 : 80;
+      // Envoy (Http::Utility::newUri): a host_redirect replaces host and port; otherwise the Host's
+      // port stays unless port_redirect is set, or the scheme changes and the port is the request
+      // scheme's (http here) default. A port_redirect is always written out.
+      const requestPort = /:(\d+)$/.exec(req.host)?.[1];
+      const keepPort = requestPort && port === undefined && !(scheme !== 'http' && requestPort === '80');
+      const h = str(red.hostRedirect) ?? (keepPort ? `${host}:${requestPort}` : host);
       let path = rawPath;
       if (red.pathRedirect !== undefined) path = String(red.pathRedirect);
       else if (red.prefixRewrite !== undefined) path = rewritePrefix(match, rawPath, String(red.prefixRewrite));
-      const portPart = port && port !== defaultPort ? `:${port}` : '';
+      const portPart = port ? `:${port}` : '';
       const q = rawQuery ? `?${rawQuery}` : '';
       return {
         kind: 'redirect',
