@@ -52,6 +52,13 @@ describe('HTTPRoute features on real Envoy', () => {
     ]);
     for (const name of ['a', 'b', 'c', 'pool']) await env.echoService(name);
     [mirror] = (await env.echoService('mirror')) as [Backend];
+    // A Service without endpoints (scaled to zero).
+    await env.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { namespace: ns, name: 'empty' },
+      spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    });
 
     const routes: Manifest[] = [
       route('paths', {
@@ -213,6 +220,9 @@ describe('HTTPRoute features on real Envoy', () => {
           { matches: [prefix('/only')], backendRefs: [to('ghost')] },
           { matches: [prefix('/half')], backendRefs: [to('a'), to('ghost')] },
           { matches: [prefix('/none')] },
+          // A backend with no ready endpoint is drained; with none anywhere, Envoy answers 503.
+          { matches: [prefix('/drain')], backendRefs: [to('a'), to('empty', { weight: 3 })] },
+          { matches: [prefix('/dark')], backendRefs: [to('empty')] },
         ],
       }),
       route('redirect', {
@@ -255,6 +265,7 @@ describe('HTTPRoute features on real Envoy', () => {
           rewriteRule('/full', { path: { type: 'ReplaceFullPath', replaceFullPath: '/replaced' } }),
           rewriteRule('/prefix', { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' } }),
           rewriteRule('/strip', { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } }),
+          rewriteRule('/slash/', { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/xyz/' } }),
           rewriteRule('/both', {
             hostname: 'backend.internal',
             path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' },
@@ -271,7 +282,10 @@ describe('HTTPRoute features on real Envoy', () => {
               {
                 type: 'RequestHeaderModifier',
                 requestHeaderModifier: {
-                  set: [{ name: 'X-Set', value: 'one' }],
+                  set: [
+                    { name: 'X-Set', value: 'one' },
+                    { name: 'x-percent', value: '50% of %REQ(host)%' },
+                  ],
                   add: [{ name: 'x-add', value: 'two' }],
                   remove: ['x-remove'],
                 },
@@ -300,6 +314,27 @@ describe('HTTPRoute features on real Envoy', () => {
                 ],
               }),
             ),
+          },
+        ],
+      }),
+      route('cors', {
+        parentRefs: onHttp,
+        hostnames: ['cors.example'],
+        rules: [
+          {
+            filters: [
+              {
+                type: 'CORS',
+                cors: {
+                  allowOrigins: ['https://app.example', 'https://*.team.example'],
+                  allowMethods: ['GET', 'PUT'],
+                  allowHeaders: ['x-token'],
+                  exposeHeaders: ['x-echo-backend'],
+                  maxAge: 600,
+                },
+              },
+            ],
+            backendRefs: [to('a')],
           },
         ],
       }),
@@ -390,6 +425,7 @@ describe('HTTPRoute features on real Envoy', () => {
       ['/', 'default', { headers: { 'x-version': 'v12x' } }],
       ['/?tier=gold', 'query'],
       ['/?tier=silver', 'default'],
+      ['/?Tier=gold', 'default'],
       ['/?q=abbbc', 'query-regex'],
       ['/?q=ac', 'default'],
       ['/', 'method', { method: 'DELETE' }],
@@ -460,7 +496,7 @@ describe('HTTPRoute features on real Envoy', () => {
     assert.ok(a >= 205 && a <= 275, `80/20 expected, got ${JSON.stringify([...counts])}`);
   });
 
-  it('answers 500 for a rule with only zero weights, no backendRefs or a missing backend, and for a missing backend its share', async () => {
+  it("answers 500 for zero weights, no or missing backends (and a missing backend's share); drains a backend without endpoints", async () => {
     assert.equal((await send('zero.example', '/')).status, 500);
     assert.equal((await send('missing.example', '/only')).status, 500);
     assert.equal((await send('missing.example', '/none')).status, 500);
@@ -469,6 +505,9 @@ describe('HTTPRoute features on real Envoy', () => {
     assert.equal(failed + (counts.get('a-0') ?? 0), 100, JSON.stringify([...counts]));
     // Binomial(100, 0.5): sd 5; ±5 sd.
     assert.ok(failed >= 25 && failed <= 75, `half the requests should fail, got ${JSON.stringify([...counts])}`);
+    const drained = await countBy(20, async () => answeredBy(await send('missing.example', '/drain')));
+    assert.deepEqual([...drained], [['a-0', 20]], 'a backend without endpoints gets no share');
+    assert.equal((await send('missing.example', '/dark')).status, 503);
     const status = await routeParentStatus('missing');
     assert.equal(status.find((c) => c.type === 'ResolvedRefs')?.reason, 'BackendNotFound');
   });
@@ -540,6 +579,10 @@ describe('HTTPRoute features on real Envoy', () => {
       ['/strip/a', 'rewrite.example', '/a'],
       ['/strip', 'rewrite.example', '/'],
       ['/both/y', 'backend.internal', '/v2/y'],
+      ['/slash/bar', 'rewrite.example', '/xyz/bar'],
+      ['/slash', 'rewrite.example', '/xyz'],
+      ['/slash/', 'rewrite.example', '/xyz/'],
+      ['/full/x?q=1', 'rewrite.example', '/replaced?q=1'],
     ];
     const got: string[] = [];
     for (const [path] of cases) {
@@ -563,6 +606,7 @@ describe('HTTPRoute features on real Envoy', () => {
     });
     const echo = res.json<EchoResponse>();
     assert.equal(echo?.headers['x-set'], 'one');
+    assert.equal(echo?.headers['x-percent'], '50% of %REQ(host)%', 'header values are literal');
     assert.deepEqual(echo?.headers['x-add']?.split(/,\s*/), ['client', 'two']);
     assert.equal(echo?.headers['x-remove'], undefined);
     assert.equal(res.headers['x-resp-set'], 'gateway');
@@ -575,6 +619,29 @@ describe('HTTPRoute features on real Envoy', () => {
       return `${e?.name} via=${e?.headers['x-via']} response=${r.headers['x-via-response']}`;
     });
     assert.deepEqual([...seen.keys()].sort(), ['a-0 via=a response=a', 'b-0 via=b response=b']);
+  });
+
+  it('answers CORS preflights for allowed origins only, and marks allowed responses', async () => {
+    const preflight = (origin: string) =>
+      send('cors.example', '/', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-token' },
+      });
+    const ok = await preflight('https://app.example');
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers['access-control-allow-origin'], 'https://app.example');
+    assert.match(String(ok.headers['access-control-allow-methods']), /PUT/);
+    assert.match(String(ok.headers['access-control-allow-headers']), /x-token/i);
+    assert.equal(ok.headers['access-control-max-age'], '600');
+    const wildcard = await preflight('https://ci.team.example');
+    assert.equal(wildcard.headers['access-control-allow-origin'], 'https://ci.team.example');
+    const denied = await preflight('https://evil.example');
+    assert.equal(denied.headers['access-control-allow-origin'], undefined);
+
+    const actual = await send('cors.example', '/', { headers: { origin: 'https://app.example' } });
+    assert.equal(answeredBy(actual), 'a-0');
+    assert.equal(actual.headers['access-control-allow-origin'], 'https://app.example');
+    assert.match(String(actual.headers['access-control-expose-headers']), /x-echo-backend/);
   });
 
   it('mirrors a request to the mirror backend, and answers from the real one', async () => {
