@@ -1,5 +1,7 @@
-// A gRPC backend for routing tests: answers every call of /legate.test.Backend/Who with its own name,
-// so a client can count which backend served it. Run as a program (`node grpc-backend.ts <name>
+// A gRPC backend for routing tests: answers every call of /legate.test.Backend/Who (and of the
+// methods in `extraMethodPaths`) with its own name, so a client can count which backend served it.
+// Every request metadata entry named `x-…` comes back as response metadata `echo-x-…`, so a client
+// can see what a proxy changed on the way. Run as a program (`node grpc-backend.ts <name>
 // <address> [port]`) it prints `listening <port>`: the form in which it runs inside a test host's network
 // namespace (test/harness/netns.ts), where EndpointSlices can point at it (the API server refuses
 // loopback addresses in EndpointSlices).
@@ -22,6 +24,26 @@ export const backendService: grpc.ServiceDefinition = {
   },
 };
 
+/** More methods every backend serves, for method-matching tests. */
+export const extraMethodPaths = [
+  '/legate.test.Backend/Hello',
+  '/legate.test.Backend/Reset',
+  '/legate.test.Admin/Who',
+  '/legate.test.Admin/Reset',
+] as const;
+
+function unaryMethod(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: rawCodec.serialize,
+    requestDeserialize: rawCodec.deserialize,
+    responseSerialize: rawCodec.serialize,
+    responseDeserialize: rawCodec.deserialize,
+  };
+}
+
 export interface Backend {
   readonly name: string;
   readonly port: number;
@@ -31,10 +53,19 @@ export interface Backend {
 /** A gRPC server on `address` (127.0.0.1 by default) and `port` (any free one by default) that answers with its name. */
 export async function startBackend(name: string, address = '127.0.0.1', port = 0): Promise<Backend> {
   const server = new grpc.Server();
-  server.addService(backendService, {
-    Who: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-      callback(null, Buffer.from(name)),
-  });
+  const answer = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    const echoed = new grpc.Metadata();
+    for (const [key, value] of Object.entries(call.metadata.getMap())) {
+      if (key.startsWith('x-')) echoed.set(`echo-${key}`, String(value));
+    }
+    call.sendMetadata(echoed);
+    callback(null, Buffer.from(name));
+  };
+  server.addService(backendService, { Who: answer });
+  server.addService(
+    Object.fromEntries(extraMethodPaths.map((path) => [path, unaryMethod(path)])),
+    Object.fromEntries(extraMethodPaths.map((path) => [path, answer])),
+  );
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),

@@ -117,8 +117,15 @@ describe('HTTPS listeners on real Envoy', () => {
     await assert.rejects(get('a.b.wild.example'), /does not match|altnames/i);
   });
 
-  it('refuses a TLS handshake for a name no listener serves', async () => {
+  it('refuses a TLS handshake for a name no listener serves, and a Host beyond its SNI’s listener', async () => {
     await assert.rejects(get('nobody.example'));
+    // Connected for one.example, asking for two.example: not served from one.example's listener.
+    const crossed = await request(envoy.url(443, '/', 'https'), {
+      headers: { host: 'two.example' },
+      servername: 'one.example',
+      ca: ca.certPem,
+    });
+    assert.ok([404, 421].includes(crossed.status), `${crossed.status} ${crossed.body}`);
   });
 
   it('serves a rotated certificate after its Secret changes, without restarting Envoy', async () => {

@@ -52,6 +52,11 @@ export interface GatewayEnv {
    * answering with its own name (`<name>-0`, `<name>-1`, …).
    */
   echoService(name: string, options?: { replicas?: number; port?: number; namespace?: string }): Promise<Backend[]>;
+  /**
+   * A Service `name` with one gRPC port (`appProtocol: kubernetes.io/h2c`, port 50051 or `port`) whose
+   * endpoints are `replicas` new gRPC backends (test/harness/grpc-backend.ts) named `<name>-<i>`.
+   */
+  grpcService(name: string, options?: { replicas?: number; port?: number; namespace?: string }): Promise<Backend[]>;
   /** Starts one Envoy pod of the Gateway once the operator has applied its fleet, and waits until it is ready. */
   envoy(gateway: string, namespace?: string): Promise<EnvoyPod>;
   /** Stops the operator process (SIGTERM) and starts a new one with the same settings. */
@@ -96,6 +101,37 @@ export async function startGatewayEnv(options: GatewayEnvOptions = {}): Promise<
   let operator = launch();
   await waitForXds(operator);
 
+  /** A Service whose endpoints are new backends in the test host, one EndpointSlice each. */
+  const service = async (
+    name: string,
+    portName: string,
+    port: number,
+    o: { replicas?: number; namespace?: string },
+    start: (name: string) => Promise<Backend>,
+    appProtocol?: string,
+  ): Promise<Backend[]> => {
+    const ns = o.namespace ?? namespace;
+    const started: Backend[] = [];
+    for (let i = 0; i < (o.replicas ?? 1); i++) started.push(await start(`${name}-${i}`));
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { namespace: ns, name },
+      spec: { ports: [{ name: portName, port, protocol: 'TCP', ...(appProtocol ? { appProtocol } : {}) }] },
+    } as KubernetesObject);
+    for (const b of started) {
+      await kube.apply({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { namespace: ns, name: b.name, labels: { 'kubernetes.io/service-name': name } },
+        addressType: 'IPv4',
+        ports: [{ name: portName, port: b.port, protocol: 'TCP' }],
+        endpoints: [{ addresses: [backends.address], conditions: { ready: true } }],
+      } as KubernetesObject);
+    }
+    return started;
+  };
+
   const env: GatewayEnv = {
     cluster,
     kube,
@@ -123,29 +159,9 @@ export async function startGatewayEnv(options: GatewayEnvOptions = {}): Promise<
         spec: { gatewayClassName: className, listeners },
       } as KubernetesObject);
     },
-    async echoService(name, o = {}) {
-      const ns = o.namespace ?? namespace;
-      const port = o.port ?? 80;
-      const started: Backend[] = [];
-      for (let i = 0; i < (o.replicas ?? 1); i++) started.push(await backends.startEchoBackend(`${name}-${i}`));
-      await kube.apply({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { namespace: ns, name },
-        spec: { ports: [{ name: 'http', port, protocol: 'TCP' }] },
-      } as KubernetesObject);
-      for (const b of started) {
-        await kube.apply({
-          apiVersion: 'discovery.k8s.io/v1',
-          kind: 'EndpointSlice',
-          metadata: { namespace: ns, name: b.name, labels: { 'kubernetes.io/service-name': name } },
-          addressType: 'IPv4',
-          ports: [{ name: 'http', port: b.port, protocol: 'TCP' }],
-          endpoints: [{ addresses: [backends.address], conditions: { ready: true } }],
-        } as KubernetesObject);
-      }
-      return started;
-    },
+    echoService: (name, o = {}) => service(name, 'http', o.port ?? 80, o, (n) => backends.startEchoBackend(n)),
+    grpcService: (name, o = {}) =>
+      service(name, 'grpc', o.port ?? 50051, o, (n) => backends.startGrpcBackend(n), 'kubernetes.io/h2c'),
     async envoy(gateway, ns = namespace) {
       // The operator applies the Deployment, ConfigMap and xDS Secret; the pod needs all three.
       await eventually(

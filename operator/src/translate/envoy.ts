@@ -236,7 +236,9 @@ function actionJson(a: IrAction, piece: 'exact' | 'slash' | 'root' | 'other', pr
     route.weightedClusters = { clusters };
   }
   // A share meant for an invalid backend names a cluster that does not exist: answer it with 500.
-  if (a.invalidWeight > 0) route.clusterNotFoundResponseCode = 'INTERNAL_SERVER_ERROR';
+  if (a.invalidWeight > 0) {
+    route.clusterNotFoundResponseCode = a.invalidStatus === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR';
+  }
   if (a.hostRewrite !== undefined) route.hostRewriteLiteral = a.hostRewrite;
   if (a.pathRewrite) Object.assign(route, pathRewriteJson(a.pathRewrite, piece, false));
   if (a.timeoutMs !== undefined) route.timeout = duration(a.timeoutMs);

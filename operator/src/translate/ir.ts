@@ -83,9 +83,11 @@ export type IrPathRewrite = { kind: 'full'; value: string } | { kind: 'prefix'; 
 export interface IrForward {
   kind: 'forward';
   /** Weighted backends, weight > 0. A share of traffic meant for invalid backends goes to
-   * `invalidWeight` (answered with 500). */
+   * `invalidWeight` (answered with `invalidStatus`). */
   backends: IrBackend[];
   invalidWeight: number;
+  /** The status the invalid share gets: 500 (HTTPRoute), 503 (GRPCRoute: gRPC UNAVAILABLE). Default 500. */
+  invalidStatus?: 500 | 503;
   hostRewrite?: string;
   pathRewrite?: IrPathRewrite;
   mirrors: IrMirror[];

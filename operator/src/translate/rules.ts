@@ -333,6 +333,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
               backendRefs: (rule.backendRefs ?? []) as HTTPBackendRef[],
             };
       const compiled = compileRule(parts, ctx, resolve, hasEndpoints, out.refErrors);
+      if (r.kind === 'GRPCRoute') compiled.action = grpcUnavailable(compiled.action);
       const grpcMatches =
         r.kind === 'GRPCRoute' ? (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]) : [];
       parts.matches.forEach((match, matchIndex) => {
@@ -379,6 +380,16 @@ interface CompiledRule {
 }
 
 const HTTP_500 = (body: string): IrAction => ({ kind: 'direct', status: 500, body });
+
+/**
+ * GRPCRoute: where an HTTPRoute answers 500 (no valid backend, all weights 0, an invalid backend's
+ * share), the spec wants gRPC UNAVAILABLE, which Envoy sends for HTTP 503 (500 becomes UNKNOWN).
+ */
+function grpcUnavailable(action: IrAction): IrAction {
+  if (action.kind === 'direct' && action.status === 500) return { ...action, status: 503 };
+  if (action.kind === 'forward' && action.invalidWeight > 0) return { ...action, invalidStatus: 503 };
+  return action;
+}
 
 function compileRule(
   parts: RuleParts,

@@ -791,6 +791,43 @@ describe('robustness and determinism', () => {
   });
 });
 
+describe('GRPCRoute failures', () => {
+  it('answers gRPC UNAVAILABLE (HTTP 503 to Envoy) for no valid backend and for an invalid backend share', () => {
+    const t = mustTranslate(
+      input({
+        gateways: [gw],
+        grpcRoutes: [
+          grpcRoute('team', 'g', {
+            parentRefs: [{ name: 'gw' }],
+            rules: [
+              { matches: [{ method: { service: 's', method: 'Gone' } }], backendRefs: [{ name: 'nope', port: 80 }] },
+              {
+                matches: [{ method: { service: 's', method: 'Zero' } }],
+                backendRefs: [{ name: 'a', port: 80, weight: 0 }],
+              },
+              {
+                matches: [{ method: { service: 's', method: 'Half' } }],
+                backendRefs: [
+                  { name: 'a', port: 80 },
+                  { name: 'nope', port: 80 },
+                ],
+              },
+            ],
+          }),
+        ],
+        services: [service('team', 'a', 80)],
+      }),
+      'team/gw',
+    );
+    const rc = resource(t, 'route', 'team/gw/80');
+    const ask = (path: string) => envoyRoute(rc, { host: 'h', path, method: 'POST' });
+    assert.deepEqual(ask('/s/Gone'), { kind: 'direct', route: 'GRPCRoute/team/g/rule/0/match/0', status: 503 });
+    assert.deepEqual(ask('/s/Zero'), { kind: 'direct', route: 'GRPCRoute/team/g/rule/1/match/0', status: 503 });
+    const half = ask('/s/Half');
+    assert.equal(half.kind === 'forward' && half.notFoundCode, 'SERVICE_UNAVAILABLE');
+  });
+});
+
 describe('GRPCRoute precedence', () => {
   it('a service match outranks a method-only match', () => {
     const t = mustTranslate(
