@@ -405,6 +405,9 @@ describe('HTTPRoute features on real Envoy', () => {
       ['/foo/bar', 'foo'],
       ['/foo?x=1', 'foo'],
       ['/foobar', 'status 404'],
+      // normalize_path: dot segments are resolved before matching.
+      ['/foobar/../foo/x', 'foo'],
+      ['/x/../exact', 'exact'],
       ['/FOO', 'status 404'],
       ['/trail', 'trail'],
       ['/trail/x', 'trail'],

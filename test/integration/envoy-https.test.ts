@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Gateway } from '../../operator/src/k8s/gateway-api.ts';
+import type { Gateway, HTTPRoute } from '../../operator/src/k8s/gateway-api.ts';
 import { type IssuedCertificate, XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { request, type TestResponse } from '../harness/http-client.ts';
 import { answeredBy, assertNoDeprecatedFeatures, assertNoRejectedConfig, httpRoute, until } from './envoy-traffic.ts';
@@ -190,6 +190,39 @@ describe('HTTPS listeners on real Envoy', () => {
       (r) => r.status === 200,
     );
     assert.equal(answeredBy(res), 'far-0');
+  });
+
+  it('takes a route from another namespace only when the listener’s allowedRoutes lets it in', async () => {
+    await env.apply(
+      httpRoute(other, 'intruder', {
+        parentRefs: [{ name: 'secure', namespace: ns, sectionName: 'two' }],
+        rules: [
+          { matches: [{ path: { type: 'PathPrefix', value: '/intruder' } }], backendRefs: [{ name: 'far', port: 80 }] },
+        ],
+      }),
+    );
+    const accepted = await eventually('the intruder route status', async () => {
+      const r = await env.kube.get<HTTPRoute>('gateway.networking.k8s.io/v1', 'HTTPRoute', other, 'intruder');
+      const parent = r?.status?.parents?.find((p) => p.controllerName === env.controllerName);
+      return parent?.conditions?.find((c) => c.type === 'Accepted');
+    });
+    assert.equal(`${accepted.status} ${accepted.reason}`, 'False NotAllowedByListeners');
+    assert.equal(answeredBy(await get('two.example', '/intruder')), 'a-0', 'served by the team’s own route');
+
+    await env.gateway('secure', [
+      https('one', 'one.example', { name: 'one-cert' }),
+      { ...https('two', 'two.example', { name: 'two-cert' }), allowedRoutes: { namespaces: { from: 'All' } } },
+      https('wild', '*.wild.example', { name: 'wild-cert' }),
+      https('cross', 'cross.example', { name: 'cross-cert', namespace: other }),
+    ]);
+    await until(
+      'the route from the other namespace',
+      () => get('two.example', '/intruder'),
+      (r) => answeredBy(r) === 'far-0',
+    );
+    // Only on the listener that allows it.
+    assert.equal((await get('one.example', '/intruder')).status, 200);
+    assert.equal(answeredBy(await get('one.example', '/intruder')), 'a-0');
   });
 
   it('accepted every update and used no deprecated Envoy feature', async () => {
