@@ -1,7 +1,8 @@
 // A gRPC backend for routing tests: answers every call of /legate.test.Backend/Who (and of the
 // methods in `extraMethodPaths`) with its own name, so a client can count which backend served it.
 // Every request metadata entry named `x-…` comes back as response metadata `echo-x-…`, so a client
-// can see what a proxy changed on the way. Run as a program (`node grpc-backend.ts <name>
+// can see what a proxy changed on the way. `callsPath` answers (as JSON) the last 1,000 calls received
+// with their path and metadata: how a test sees mirrored calls. Run as a program (`node grpc-backend.ts <name>
 // <address> [port]`) it prints `listening <port>`: the form in which it runs inside a test host's network
 // namespace (test/harness/netns.ts), where EndpointSlices can point at it (the API server refuses
 // loopback addresses in EndpointSlices).
@@ -23,6 +24,9 @@ export const backendService: grpc.ServiceDefinition = {
     responseDeserialize: rawCodec.deserialize,
   },
 };
+
+/** Lists the calls this backend received: `[{ path, metadata }]` as JSON. */
+export const callsPath = '/legate.test.Backend/Calls';
 
 /** More methods every backend serves, for method-matching tests. */
 export const extraMethodPaths = [
@@ -53,19 +57,25 @@ export interface Backend {
 /** A gRPC server on `address` (127.0.0.1 by default) and `port` (any free one by default) that answers with its name. */
 export async function startBackend(name: string, address = '127.0.0.1', port = 0): Promise<Backend> {
   const server = new grpc.Server();
+  const calls: { path: string; metadata: Record<string, string> }[] = [];
   const answer = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     const echoed = new grpc.Metadata();
+    const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries(call.metadata.getMap())) {
+      metadata[key] = String(value);
       if (key.startsWith('x-')) echoed.set(`echo-${key}`, String(value));
     }
+    calls.push({ path: call.getPath(), metadata });
+    if (calls.length > 1000) calls.shift();
     call.sendMetadata(echoed);
     callback(null, Buffer.from(name));
   };
   server.addService(backendService, { Who: answer });
-  server.addService(
-    Object.fromEntries(extraMethodPaths.map((path) => [path, unaryMethod(path)])),
-    Object.fromEntries(extraMethodPaths.map((path) => [path, answer])),
-  );
+  server.addService(Object.fromEntries([...extraMethodPaths, callsPath].map((path) => [path, unaryMethod(path)])), {
+    ...Object.fromEntries(extraMethodPaths.map((path) => [path, answer])),
+    [callsPath]: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      callback(null, Buffer.from(JSON.stringify(calls))),
+  });
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),

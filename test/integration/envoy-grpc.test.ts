@@ -3,10 +3,11 @@
 // Which rule answered is visible as response metadata the rule sets (`x-rule`); which backend
 // answered is the reply itself (test/harness/grpc-backend.ts answers with its name).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { envoyListenerPort } from '../../operator/src/infra/names.ts';
-import { rawCodec } from '../harness/grpc-backend.ts';
+import { callsPath, rawCodec } from '../harness/grpc-backend.ts';
 import { assertNoDeprecatedFeatures, assertNoRejectedConfig, countBy, grpcRoute } from './envoy-traffic.ts';
 import type { EnvoyPod, GatewayEnv } from './gateway-env.ts';
 import { startGatewayEnv } from './gateway-env.ts';
@@ -27,6 +28,7 @@ const to = (name: string, weight?: number) => ({ name, port: 50051, ...(weight =
 describe('GRPCRoute on real Envoy', () => {
   let env: GatewayEnv;
   let envoy: EnvoyPod;
+  let mirrorPort: number;
   const clients = new Map<string, grpc.Client>();
 
   /** One unary call through Envoy with `authority` as :authority. */
@@ -67,7 +69,7 @@ describe('GRPCRoute on real Envoy', () => {
     const ns = env.namespace;
     await env.gateway('rpc', [{ name: 'grpc', port: 80, protocol: 'HTTP' }]);
     await env.grpcService('a');
-    await env.grpcService('b');
+    mirrorPort = ((await env.grpcService('b'))[0] as { port: number }).port;
     await env.apply(
       grpcRoute(ns, 'methods', {
         parentRefs: [{ name: 'rpc' }],
@@ -112,6 +114,18 @@ describe('GRPCRoute on real Envoy', () => {
                 requestHeaderModifier: { set: [{ name: 'x-added', value: 'by-gateway' }], remove: ['x-secret'] },
               },
             ],
+            backendRefs: [to('a')],
+          },
+        ],
+      }),
+    );
+    await env.apply(
+      grpcRoute(ns, 'mirror', {
+        parentRefs: [{ name: 'rpc' }],
+        hostnames: ['mirror.grpc.example'],
+        rules: [
+          {
+            filters: [{ type: 'RequestMirror', requestMirror: { backendRef: to('b') } }],
             backendRefs: [to('a')],
           },
         ],
@@ -199,6 +213,27 @@ describe('GRPCRoute on real Envoy', () => {
     assert.equal(r.metadata['echo-x-added'], 'by-gateway');
     assert.equal(r.metadata['echo-x-kept'], 'yes');
     assert.equal(r.metadata['echo-x-secret'], undefined);
+  });
+
+  it('mirrors a call to the mirror backend, and answers from the real one', async () => {
+    const id = randomBytes(6).toString('hex');
+    const r = await call('mirror.grpc.example', '/legate.test.Backend/Hello', { 'x-call-id': id });
+    assert.equal(r.who, 'a-0');
+    const direct = new grpc.Client(`${env.backends.address}:${mirrorPort}`, grpc.credentials.createInsecure());
+    try {
+      const copy = await eventually('the mirrored call', async () => {
+        const body = await new Promise<Buffer>((resolve, reject) =>
+          direct.makeUnaryRequest(callsPath, rawCodec.serialize, rawCodec.deserialize, Buffer.alloc(0), (err, value) =>
+            err || !value ? reject(err) : resolve(value),
+          ),
+        );
+        const calls = JSON.parse(body.toString()) as { path: string; metadata: Record<string, string> }[];
+        return calls.find((c) => c.metadata['x-call-id'] === id);
+      });
+      assert.equal(copy.path, '/legate.test.Backend/Hello');
+    } finally {
+      direct.close();
+    }
   });
 
   it('splits calls 80/20 by weight', async () => {
