@@ -201,4 +201,9 @@ describe('real Envoy: one bad route does not freeze its Gateway', () => {
     // FailClosed: Envoy has no configuration of ours for the filter, so its default (deny) answers.
     assert.equal(await who('team.example', '/v1'), '503');
   });
+
+  it('uses no deprecated Envoy feature', async () => {
+    const stats = await envoy.stats();
+    assert.equal(stats.get('runtime.deprecated_feature_use'), 0);
+  });
 });
