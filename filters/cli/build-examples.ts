@@ -12,6 +12,7 @@ export const SDK_MODULES: Record<string, string> = {
   'header-rewrite': 'examples/header-rewrite/assembly/index.ts',
   'http-callout': 'examples/http-callout/assembly/index.ts',
   probe: 'sdk/testdata/probe/assembly/index.ts',
+  stdlib: 'sdk/testdata/stdlib/assembly/index.ts',
 };
 
 export function modulePath(name: string): string {

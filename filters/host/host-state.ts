@@ -1,7 +1,7 @@
 // What every worker of one plugin shares (Envoy: process-wide state for one vm_id).
 import type { LogLevelName } from './abi.ts';
 import type { HttpCall } from './http-call.ts';
-import type { Metrics, SharedData, SharedQueues, TestClock } from './shared.ts';
+import type { Metrics, SharedData, SharedQueues, TestClock, TestRandom } from './shared.ts';
 
 export type LogEntry = { level: LogLevelName; message: string; worker: number };
 
@@ -15,6 +15,8 @@ export type HostState = {
   readonly logLevel: LogLevelName;
   readonly echoLogs: boolean;
   readonly clock: TestClock;
+  /** Answers WASI random_get (seeded by FilterHostOptions.randomSeed). */
+  readonly random: TestRandom;
   readonly sharedData: SharedData;
   readonly queues: SharedQueues;
   readonly metrics: Metrics;

@@ -12,7 +12,7 @@ import { describeUnsupportedImport, unsupportedImports } from './abi.ts';
 import type { HostState, LogEntry, Profile } from './host-state.ts';
 import type { HttpCall } from './http-call.ts';
 import type { Metric } from './shared.ts';
-import { Metrics, SharedData, SharedQueues, TestClock } from './shared.ts';
+import { Metrics, SharedData, SharedQueues, TestClock, TestRandom } from './shared.ts';
 import type { HttpStream } from './stream.ts';
 import type { WasmModule } from './wasm-types.ts';
 import { WebAssemblyApi } from './wasm-types.ts';
@@ -24,7 +24,7 @@ export type { LogEntry, Profile } from './host-state.ts';
 export type { HttpCallAnswer } from './http-call.ts';
 export { HttpCall } from './http-call.ts';
 export type { Metric } from './shared.ts';
-export { Metrics, SharedData, TestClock } from './shared.ts';
+export { Metrics, SharedData, TestClock, TestRandom } from './shared.ts';
 export type { Direction, LocalResponse } from './stream.ts';
 export { HttpStream } from './stream.ts';
 export { WasmTrap, Worker } from './worker.ts';
@@ -51,6 +51,12 @@ export type FilterHostOptions = {
   /** Level reported to the module by proxy_get_log_level. Every log is captured regardless. */
   logLevel?: LogLevelName;
   clock?: TestClock;
+  /**
+   * Seeds what WASI random_get returns (randomBytes, randomId, uuid4 in the SDK): the same seed gives
+   * the same bytes in the same call order, so a test can pin a generated id. Default: unseeded, from
+   * the OS generator, as in Envoy.
+   */
+  randomSeed?: number | string;
   /** Also print the module's logs to stderr. */
   echoLogs?: boolean;
   /** Measure time inside the module vs inside host functions (host.profile); costs some speed. */
@@ -116,6 +122,7 @@ export class FilterHost {
       logLevel: options.logLevel ?? 'trace',
       echoLogs: options.echoLogs ?? false,
       clock: options.clock ?? new TestClock(),
+      random: new TestRandom(options.randomSeed),
       sharedData: new SharedData(),
       queues: new SharedQueues(),
       metrics: new Metrics(),

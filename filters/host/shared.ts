@@ -1,6 +1,7 @@
 // State Envoy keeps outside any one VM, shared by every worker running the plugin: shared data
 // with compare-and-swap, shared queues, metrics, and (for tests) the clock.
 
+import { createHash, randomFillSync } from 'node:crypto';
 import type { MetricKind } from './abi.ts';
 import { WasmResult } from './abi.ts';
 
@@ -141,5 +142,45 @@ export class TestClock {
   /** Moves time forward; FilterHost.advance also fires the ticks that fall due. */
   advanceBy(ms: number): void {
     this.nowNs += BigInt(Math.round(ms * 1_000_000));
+  }
+}
+
+/**
+ * What WASI random_get answers. Unseeded: the OS generator, as Envoy. Seeded: a deterministic stream
+ * (SHA-256 of seed and block counter), shared by every worker in call order, so a test can pin the ids
+ * a filter generates.
+ */
+export class TestRandom {
+  private readonly seed: string | undefined;
+  private counter = 0;
+  private pool = new Uint8Array(0);
+
+  constructor(seed?: number | string) {
+    this.seed = seed === undefined ? undefined : String(seed);
+  }
+
+  get seeded(): boolean {
+    return this.seed !== undefined;
+  }
+
+  fill(target: Uint8Array): void {
+    if (this.seed === undefined) {
+      randomFillSync(target);
+      return;
+    }
+    let done = 0;
+    while (done < target.length) {
+      if (this.pool.length === 0) {
+        this.pool = new Uint8Array(
+          createHash('sha256')
+            .update(`${this.seed}:${this.counter++}`)
+            .digest(),
+        );
+      }
+      const take = Math.min(this.pool.length, target.length - done);
+      target.set(this.pool.subarray(0, take), done);
+      this.pool = this.pool.subarray(take);
+      done += take;
+    }
   }
 }

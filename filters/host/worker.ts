@@ -1,7 +1,6 @@
 // One Wasm VM of a plugin, as Envoy runs one per worker thread: its own instance of the module, its
 // own root context and stream contexts, and the `env`/WASI imports with Envoy's semantics. State
 // shared between workers (shared data, queues, metrics, clock, logs) lives in the FilterHost.
-import { randomFillSync } from 'node:crypto';
 import type { LogLevelName, MetricKind } from './abi.ts';
 import { BufferType, LOG_LEVELS, MapType, MetricType, WasmResult } from './abi.ts';
 import type { HeaderPairs } from './headers.ts';
@@ -722,7 +721,7 @@ export class Worker {
         return 0;
       },
       random_get: (ptr, len) => {
-        randomFillSync(this.mem(), ptr, len);
+        this.host.random.fill(this.mem().subarray(ptr, ptr + len));
         return 0;
       },
       proc_exit: (code) => {

@@ -165,3 +165,9 @@ export declare function proxy_call_foreign_function(
   returnData: usize,
   returnSize: usize,
 ): u32;
+
+// WASI (snapshot preview 1): Envoy links a subset of WASI for every proxy-wasm module
+// (proxy-wasm-cpp-host's FOR_ALL_WASI_FUNCTIONS); random_get reads the host's CSPRNG.
+// @ts-expect-error: decorator
+@external("wasi_snapshot_preview1", "random_get")
+export declare function wasi_random_get(buf: usize, len: usize): u16;

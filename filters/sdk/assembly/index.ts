@@ -4,8 +4,11 @@
 export * from './base64';
 export * from './config';
 export * from './context';
+export * from './hash';
+export * from './hex';
 export * from './host';
 export * from './instances';
 export * from './json';
 export { HeaderPair } from './memory';
+export * from './random';
 export * from './types';

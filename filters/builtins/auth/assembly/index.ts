@@ -3,6 +3,7 @@
 // consumer headers; on failure it is answered here with 401 (or 403 for a missing required claim).
 export * from '../../../sdk/assembly/abi';
 
+import { toHex, utf8 } from '../../../sdk/assembly/bytes';
 import {
   FilterHeadersStatus,
   GrpcStatus,
@@ -22,8 +23,7 @@ import {
   WasmResult,
 } from '../../../sdk/assembly/index';
 import { jsonQuote, parseJson } from '../../../sdk/assembly/json';
-import { toHex, utf8 } from '../../crypto/assembly/bytes';
-import { hash, SHA256 } from '../../crypto/assembly/sha2';
+import { hash, SHA256 } from '../../../sdk/assembly/sha2';
 import { claimHeaderValues, missingClaim } from './claims';
 import { ApiKeyConfig, AuthConfig, JwtConfig, parseAuthConfig } from './config';
 import {

@@ -1,12 +1,13 @@
 // JSON Web Keys (RFC 7517/7518 §6) → typed verification keys. A key's type fixes which algorithms
 // it can verify, which is what rules out algorithm confusion: an RSA public key can never be used as
 // an HMAC secret, whatever the token's header says.
+
+import { HmacKey } from '../../../sdk/assembly/hmac';
 import { JsonObject, JsonValue } from '../../../sdk/assembly/json';
+import { SHA256, SHA384, SHA512 } from '../../../sdk/assembly/sha2';
 import { base64urlDecode } from '../../crypto/assembly/base64url';
-import { HmacKey } from '../../crypto/assembly/hmac';
 import { P256PublicKey, p256KeyError } from '../../crypto/assembly/p256';
 import { RsaPublicKey, rsaKeyError } from '../../crypto/assembly/rsa';
-import { SHA256, SHA384, SHA512 } from '../../crypto/assembly/sha2';
 
 /** JWS algorithms this filter implements (RFC 7518 §3.1). `none` is deliberately absent. */
 export const ALGORITHMS: string[] = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256'];

@@ -1,8 +1,9 @@
 // JWS compact-serialization JWT verification (RFC 7515, RFC 7519) against a provider's keys and
 // claim rules. Pure: the caller passes the current time; no host calls, so it is tested directly.
+
+import { constantTimeEqual, utf8 } from '../../../sdk/assembly/bytes';
 import { JsonObject, JsonValue, parseJson } from '../../../sdk/assembly/json';
 import { base64urlDecode } from '../../crypto/assembly/base64url';
-import { constantTimeEqual, utf8 } from '../../crypto/assembly/bytes';
 import { ALGORITHMS, hashFor, Jwk, KEY_EC, KEY_OCT, keyTypeFor } from './jwk';
 
 /** What a provider checks besides the signature. */

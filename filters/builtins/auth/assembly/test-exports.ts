@@ -2,8 +2,8 @@
 // API-key decisions without a proxy-wasm host, so the tests can sweep many tokens quickly.
 // Byte ABI as in crypto/assembly/test-abi.ts: input slots in, one output buffer out.
 import '../../crypto/assembly/abort';
-import { toHex, utf8 } from '../../crypto/assembly/bytes';
-import { hash, SHA256 } from '../../crypto/assembly/sha2';
+import { toHex, utf8 } from '../../../sdk/assembly/bytes';
+import { hash, SHA256 } from '../../../sdk/assembly/sha2';
 import { inputText, setOutputText } from '../../crypto/assembly/test-abi';
 import { missingClaim } from './claims';
 import { AuthConfig, parseAuthConfig } from './config';

@@ -1,7 +1,8 @@
 // ECDSA verification over NIST P-256 (FIPS 186-4 §6.4.2) for ES256, with JWS's raw r||s signatures
 // (RFC 7518 §3.4). Points are Jacobian (X, Y, Z) with coordinates in Montgomery form mod p.
+
+import { hash, SHA256 } from '../../../sdk/assembly/sha2';
 import { bit, compare, copyInto, isZero, Limbs, limbsFromBytes, Modulus } from './montgomery';
-import { hash, SHA256 } from './sha2';
 
 function hex(s: string): Limbs {
   const bytes = new Uint8Array(32);

@@ -1,7 +1,7 @@
 // RSASSA-PKCS1-v1_5 signature verification (RFC 8017 §8.2.2) for RS256/384/512.
-import { constantTimeEqual } from './bytes';
+import { constantTimeEqual } from '../../../sdk/assembly/bytes';
+import { digestLength, HashKind, hash, SHA256, SHA384 } from '../../../sdk/assembly/sha2';
 import { bitLength, compare, Limbs, limbsFromBytes, limbsToBytes, Modulus } from './montgomery';
-import { digestLength, HashKind, hash, SHA256, SHA384 } from './sha2';
 
 export const RSA_MIN_BITS = 2048;
 export const RSA_MAX_BITS = 4096;

@@ -1,12 +1,12 @@
 // Entry point of the crypto test module: the primitives over the shared byte ABI (test-abi.ts), so
 // node:test files can call them with known-answer vectors.
 import './abort';
+import { hmac } from '../../../sdk/assembly/hmac';
+import { hash } from '../../../sdk/assembly/sha2';
 import { base64urlDecode, base64urlEncode } from './base64url';
-import { hmac } from './hmac';
 import { limbsFromBytes, limbsToBytes, Modulus } from './montgomery';
 import { P256PublicKey, p256KeyError } from './p256';
 import { RsaPublicKey, rsaKeyError } from './rsa';
-import { hash } from './sha2';
 import { inputs, inputText, setOutput, setOutputText } from './test-abi';
 
 export { input, outputLen, outputPtr } from './test-abi';
