@@ -243,7 +243,8 @@ export class XdsSync {
       const sentRoutes = input.routesByGateway.get(key) ?? [];
       const recorded = (typeUrl: string) => this.quarantine.lastSent(key, typeUrl);
       for (const [typeUrl, sent] of contributions(translation.ir, sentRoutes, snapshot, recorded)) {
-        // A version Envoy already rejected is not sent again: it holds its suspects again at once.
+        // The same content as a version Envoy already rejected (a held object changed but translates
+        // the same): it will be rejected again, so its suspects are held again at once.
         if (this.quarantine.sent(key, typeUrl, sent.version, sent.resources).length > 0) this.#dirty.add(key);
       }
       if (this.#dirty.has(key)) this.#schedule();
