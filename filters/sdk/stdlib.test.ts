@@ -155,3 +155,159 @@ describe('hex', () => {
     assert.equal(call(host, 'hex', { 'x-arg': 'zz' }), 'null');
   });
 });
+
+/** Calls x-fn with header pairs (for repeated headers such as cookie). */
+function callPairs(host: FilterHost, pairs: Array<[string, string]>): string {
+  const s = host.newStream();
+  s.sendRequestHeaders([...Object.entries(get), ...pairs]);
+  assert.equal(s.localResponse?.status, 200, s.localResponse?.body);
+  return s.localResponse.body;
+}
+
+describe('cookies', () => {
+  it('reads every cookie header (one per cookie on HTTP/2), trims, unquotes, skips pairs without "="', async () => {
+    const host = await stdlib();
+    const body = callPairs(host, [
+      ['cookie', 'a=1; b="two" ;junk; =x'],
+      ['cookie', 'uid=xyz'],
+      ['x-fn', 'cookies'],
+      ['x-arg', 'uid'],
+      ['x-arg2', ' c = 3 ;uid=in ; uid=second'],
+    ]);
+    assert.equal(body, 'a=1\nb=two\nuid=xyz\nget=xyz in-arg=in');
+    assert.equal(
+      callPairs(host, [
+        ['x-fn', 'cookies'],
+        ['x-arg', 'uid'],
+      ]),
+      'get=null in-arg=null',
+    );
+  });
+
+  it('builds Set-Cookie values with attributes, and refuses what a cookie cannot carry', async () => {
+    const host = await stdlib();
+    const set = (name: string, value: string, attrs = '') =>
+      call(host, 'set-cookie', { 'x-arg': name, 'x-arg2': value, 'x-attrs': attrs });
+    assert.equal(
+      set('uid', 'abc', 'path=/;maxAge=60;httpOnly;secure;sameSite=Lax;domain=example.com'),
+      'uid=abc; Path=/; Domain=example.com; Max-Age=60; Secure; HttpOnly; SameSite=Lax',
+    );
+    assert.equal(set('uid', 'abc', 'expires=784111777000'), 'uid=abc; Expires=Sun, 06 Nov 1994 08:49:37 GMT');
+    assert.equal(set('gone', '', 'maxAge=-5'), 'gone=; Max-Age=0');
+    assert.equal(
+      set('p', '"quoted"', 'secure;partitioned;sameSite=None'),
+      'p="quoted"; Secure; SameSite=None; Partitioned',
+    );
+    assert.equal(set('a b', 'x'), 'error: cookie name is not a token: a b');
+    assert.equal(set('a', 'x;y'), 'error: cookie value has a character a cookie cannot carry (encode it)');
+    assert.equal(set('a', 'x y'), 'error: cookie value has a character a cookie cannot carry (encode it)');
+    assert.equal(set('a', 'x', 'sameSite=None'), 'error: SameSite=None needs Secure');
+    assert.equal(set('a', 'x', 'sameSite=lax'), 'error: SameSite must be Strict, Lax or None');
+    assert.equal(set('a', 'x', 'path=/a;b'.replace(';b', '')), 'a=x; Path=/a');
+  });
+
+  it('formats IMF-fixdates as Date.prototype.toUTCString does', async () => {
+    const host = await stdlib();
+    const times = [0, 784111777000, 951782400000, 4102444800000, Date.UTC(2026, 0, 1), -1, 1e12 + 999];
+    for (let i = 0; i < 10; i++) times.push(Math.floor(Math.random() * 4e12));
+    for (const t of times)
+      assert.equal(call(host, 'http-date', { 'x-arg': String(t) }), new Date(t).toUTCString(), `${t}`);
+  });
+});
+
+describe('query strings and URLs', () => {
+  it('splits :path and parses the query as URLSearchParams does; rebuilds it percent-encoded', async () => {
+    const host = await stdlib();
+    const query = 'a=1&b=x%20y&a=2&c&d=%E2%82%AC&e=a+b&f=%zz&drop=1&&';
+    const body = call(host, 'query', { 'x-arg': `/api/v1?${query}#frag`, 'x-arg2': 'a' });
+    const expected = [...new URLSearchParams(query)].map(([k, v]) => `${k}=${v}`).join('\n');
+    assert.equal(
+      body,
+      `path=/api/v1\n${expected}\nget=1\nall=1,2\nrebuilt=a=1&b=x%20y&a=2&c=&d=%E2%82%AC&e=a%20b&f=%25zz&added=a%20b%26c`,
+    );
+    assert.equal(
+      call(host, 'query', { 'x-arg': '/p', 'x-arg2': 'a' }),
+      'path=/p\nget=null\nall=\nrebuilt=added=a%20b%26c',
+    );
+  });
+
+  it('parses absolute URLs (case, IPv6, ports) and refuses what is not one', async () => {
+    const host = await stdlib();
+    const url = (u: string) => call(host, 'url', { 'x-arg': u });
+    assert.equal(
+      url('HTTPS://User:pw@Example.COM:8443/a/b?x=1#top'),
+      'https|User:pw|example.com|8443|/a/b|x=1|top|example.com:8443|https://User:pw@example.com:8443/a/b?x=1#top',
+    );
+    assert.equal(url('http://[::1]:80/'), 'http||::1|80|/|||[::1]:80|http://[::1]:80/');
+    assert.equal(url('http://h'), 'http||h|-1||||h|http://h');
+    for (const bad of [
+      'example.com/x',
+      'http://:80/',
+      'http://h:99999/',
+      'http://h:8a/',
+      'http://h/a b',
+      '1http://x',
+      'http://[::1',
+    ]) {
+      assert.equal(url(bad), 'null', bad);
+    }
+  });
+
+  it("percent-encodes like encodeURIComponent (and also !'()*) and decodes strictly", async () => {
+    const host = await stdlib();
+    for (const text of ['a b/ü~', 'x=1&y=€', '日本', '-._~']) {
+      assert.equal(call(host, 'pct-encode', { 'x-arg': text }), encodeURIComponent(text), text);
+    }
+    assert.equal(call(host, 'pct-encode', { 'x-arg': "!'()*" }), '%21%27%28%29%2A');
+    const dec = (s: string, plus = false) => call(host, 'pct-decode', { 'x-arg': s, 'x-arg2': plus ? 'plus' : '' });
+    assert.equal(dec('a%20b+c'), 'a b+c');
+    assert.equal(dec('a%20b+c', true), 'a b c');
+    assert.equal(dec('%E2%82%AC'), '€');
+    for (const bad of ['%zz', '%E2%82', '%C0%AF', '%', '%ED%A0%80']) assert.equal(dec(bad), 'null', bad);
+  });
+});
+
+describe('header checks', () => {
+  it('names are RFC 9110 tokens (or pseudo-headers); values have no control characters or edge whitespace', async () => {
+    const host = await stdlib();
+    const check = (name: string, value: string) => call(host, 'header-check', { 'x-arg': name, 'x-arg2': value });
+    assert.equal(check('x-team', 'payments'), 'name-ok value-ok no-crlf');
+    assert.equal(check(':path', '/x?y'), 'name-ok value-ok no-crlf');
+    assert.equal(check('X-Mixed_Case.1', ''), 'name-ok value-ok no-crlf');
+    for (const bad of ['x team', 'x-é', ':', 'x:y', 'a(b)']) assert.match(check(bad, 'v'), /^name-bad/, bad);
+    assert.equal(check('x', 'a\r\nx-evil: 1'), 'name-ok value-bad crlf');
+    assert.equal(check('x', 'a\nb'), 'name-ok value-bad crlf');
+    assert.equal(check('x', 'nul\0'), 'name-ok value-bad crlf');
+    assert.equal(check('x', ' lead'), 'name-ok value-bad no-crlf');
+    assert.equal(check('x', 'trail\t'), 'name-ok value-bad no-crlf');
+    assert.equal(check('x', 'del\x7f'), 'name-ok value-bad no-crlf');
+    assert.equal(check('x', 'tab\tinside, café'), 'name-ok value-ok no-crlf');
+  });
+});
+
+describe('an A/B bucketer written with the SDK only (random id, FNV-1a bucket, SHA-256, cookies)', () => {
+  const fnv32 = (text: string) => {
+    let h = 0x811c9dc5;
+    for (const b of Buffer.from(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    return h;
+  };
+
+  it('issues a pinned id as a cookie when absent, and buckets by the cookie when present', async () => {
+    const host = await stdlib({ randomSeed: 'ab' });
+    const s = host.newStream();
+    s.sendRequestHeaders({ ...get, 'x-fn': 'ab' });
+    const seeded = new Uint8Array(16);
+    new TestRandom('ab').fill(seeded);
+    const uid = Buffer.from(seeded).toString('base64url');
+    assert.equal(s.request.headers.get('x-bucket'), String(fnv32(uid) % 100));
+    assert.equal(s.request.headers.get('x-uid-sha256'), createHash('sha256').update(uid).digest('hex'));
+    s.sendResponseHeaders({ ':status': '200' });
+    assert.equal(s.response.headers.get('set-cookie'), `uid=${uid}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax`);
+
+    const back = host.newStream();
+    back.sendRequestHeaders({ ...get, 'x-fn': 'ab', cookie: `theme=dark; uid=${uid}` });
+    assert.equal(back.request.headers.get('x-bucket'), String(fnv32(uid) % 100));
+    back.sendResponseHeaders({ ':status': '200' });
+    assert.equal(back.response.headers.get('set-cookie'), undefined);
+  });
+});

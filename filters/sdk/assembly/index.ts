@@ -4,11 +4,15 @@
 export * from './base64';
 export * from './config';
 export * from './context';
+export * from './cookie';
 export * from './hash';
 export * from './hex';
 export * from './host';
+export * from './http';
 export * from './instances';
 export * from './json';
 export { HeaderPair } from './memory';
 export * from './random';
+export * from './time';
 export * from './types';
+export * from './url';

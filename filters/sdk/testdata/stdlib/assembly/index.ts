@@ -9,23 +9,36 @@ import {
   FilterHeadersStatus,
   fnv1a32Text,
   fnv1a64Text,
+  getCookie,
   HeaderPair,
   HttpContext,
+  hasCrLf,
   hexDecode,
   hexEncode,
   hmacSha256,
   hmacSha256Verify,
+  httpDate,
+  isValidHeaderName,
+  isValidHeaderValue,
+  parseUrl,
+  percentDecode,
+  percentEncode,
   RootContext,
   randomBelow,
   randomHex,
   randomId,
   registerRootContext,
+  requestCookie,
+  requestCookies,
   requestHeaders,
+  responseHeaders,
+  SetCookie,
   sendLocalResponse,
   sha1,
   sha256,
   sha256Text,
   sha512,
+  splitPath,
   uuid4,
 } from '../../../assembly/index';
 
@@ -45,10 +58,45 @@ class StdlibRoot extends RootContext {
   }
 }
 
+/** A Set-Cookie from x-arg (name), x-arg2 (value) and x-attrs ("path=/;maxAge=60;httpOnly;…"). */
+function buildSetCookie(): string {
+  const c = new SetCookie(header('x-arg'), header('x-arg2'));
+  const attrs = header('x-attrs').split(';');
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs[i];
+    const eq = a.indexOf('=');
+    const k = eq >= 0 ? a.substring(0, eq) : a;
+    const v = eq >= 0 ? a.substring(eq + 1) : '';
+    if (k == 'path') c.path(v);
+    else if (k == 'domain') c.domain(v);
+    else if (k == 'maxAge') c.maxAge(I64.parseInt(v));
+    else if (k == 'expires') c.expires(I64.parseInt(v));
+    else if (k == 'secure') c.secure();
+    else if (k == 'httpOnly') c.httpOnly();
+    else if (k == 'partitioned') c.partitioned();
+    else if (k == 'sameSite') c.sameSite(v);
+  }
+  const err = c.error();
+  return err != null ? 'error: ' + err : c.toString();
+}
+
 class StdlibStream extends HttpContext {
+  /** The A/B bucketer's id when it issued one for this request (sent back as a cookie). */
+  issued: string = '';
+
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const fn = header('x-fn');
     if (fn == '') return FilterHeadersStatus.Continue;
+    if (fn == 'ab') {
+      let uid = requestCookie('uid');
+      if (uid == null) {
+        uid = randomId();
+        this.issued = uid;
+      }
+      requestHeaders.replace('x-bucket', (fnv1a32Text(uid) % 100).toString());
+      requestHeaders.replace('x-uid-sha256', hexEncode(sha256Text(uid)));
+      return FilterHeadersStatus.Continue;
+    }
     const result = this.call(fn);
     if (result == null) sendLocalResponse(404, 'unknown x-fn ' + fn);
     else sendLocalResponse(200, result, [new HeaderPair('content-type', 'text/plain')]);
@@ -74,7 +122,75 @@ class StdlibStream extends HttpContext {
       const b = hexDecode(header('x-arg'));
       return b != null ? hexEncode(b) + ' ' + b.length.toString() : 'null';
     }
+    if (fn == 'cookies') {
+      const all = requestCookies();
+      let out = '';
+      for (let i = 0; i < all.length; i++) out += all[i].name + '=' + all[i].value + '\n';
+      const one = requestCookie(header('x-arg'));
+      const inArg = getCookie(header('x-arg2'), header('x-arg'));
+      return out + 'get=' + (one != null ? one : 'null') + ' in-arg=' + (inArg != null ? inArg : 'null');
+    }
+    if (fn == 'set-cookie') return buildSetCookie();
+    if (fn == 'http-date') return httpDate(I64.parseInt(header('x-arg')));
+    if (fn == 'query') {
+      const target = splitPath(header('x-arg'));
+      const q = target.params();
+      let out = 'path=' + target.path + '\n';
+      for (let i = 0; i < q.params.length; i++) out += q.params[i].name + '=' + q.params[i].value + '\n';
+      const v = q.get(header('x-arg2'));
+      out += 'get=' + (v != null ? v : 'null') + '\n';
+      out += 'all=' + q.getAll(header('x-arg2')).join(',') + '\n';
+      out += 'rebuilt=' + q.set('added', 'a b&c').remove('drop').toString();
+      return out;
+    }
+    if (fn == 'url') {
+      const u = parseUrl(header('x-arg'));
+      if (u == null) return 'null';
+      return (
+        u.scheme +
+        '|' +
+        u.userinfo +
+        '|' +
+        u.host +
+        '|' +
+        u.port.toString() +
+        '|' +
+        u.path +
+        '|' +
+        u.query +
+        '|' +
+        u.fragment +
+        '|' +
+        u.authority() +
+        '|' +
+        u.toString()
+      );
+    }
+    if (fn == 'pct-encode') return percentEncode(header('x-arg'));
+    if (fn == 'pct-decode') {
+      const d = percentDecode(header('x-arg'), header('x-arg2') == 'plus');
+      return d != null ? d : 'null';
+    }
+    if (fn == 'header-check') {
+      const v = header('x-arg2');
+      const name: string = isValidHeaderName(header('x-arg')) ? 'name-ok' : 'name-bad';
+      const value: string = isValidHeaderValue(v) ? 'value-ok' : 'value-bad';
+      const crlf: string = hasCrLf(v) ? 'crlf' : 'no-crlf';
+      return name + ' ' + value + ' ' + crlf;
+    }
     return null;
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (this.issued != '') {
+      const c = new SetCookie('uid', this.issued)
+        .path('/')
+        .maxAge(30 * 86400)
+        .httpOnly()
+        .sameSite('Lax');
+      responseHeaders.add('set-cookie', c.toString());
+    }
+    return FilterHeadersStatus.Continue;
   }
 }
 
