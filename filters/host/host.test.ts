@@ -34,7 +34,7 @@ describe('module checks', () => {
   });
 
   it('SDK modules import only env functions Envoy provides', async () => {
-    for (const name of ['noop', 'header-rewrite', 'http-callout', 'probe']) {
+    for (const name of ['noop', 'header-rewrite', 'http-callout', 'probe', 'stdlib']) {
       const host = await FilterHost.load(await builtModule(name), { configuration: { cluster: 'c' } });
       assert.equal(host.failure, undefined, name);
     }
