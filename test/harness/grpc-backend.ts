@@ -2,7 +2,8 @@
 // methods in `extraMethodPaths`) with its own name, so a client can count which backend served it.
 // Every request metadata entry named `x-…` comes back as response metadata `echo-x-…`, so a client
 // can see what a proxy changed on the way. `callsPath` answers (as JSON) the last 1,000 calls received
-// with their path and metadata: how a test sees mirrored calls. Run as a program (`node grpc-backend.ts <name>
+// with their path and metadata: how a test sees mirrored calls. Metadata `x-delay-ms: 200` makes it
+// wait that long (at most 20 s) before answering. Run as a program (`node grpc-backend.ts <name>
 // <address> [port]`) it prints `listening <port>`: the form in which it runs inside a test host's network
 // namespace (test/harness/netns.ts), where EndpointSlices can point at it (the API server refuses
 // loopback addresses in EndpointSlices).
@@ -67,8 +68,11 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
     }
     calls.push({ path: call.getPath(), metadata });
     if (calls.length > 1000) calls.shift();
-    call.sendMetadata(echoed);
-    callback(null, Buffer.from(name));
+    const delay = Math.min(Number(metadata['x-delay-ms'] ?? 0) || 0, 20_000);
+    setTimeout(() => {
+      call.sendMetadata(echoed);
+      callback(null, Buffer.from(name));
+    }, delay);
   };
   server.addService(backendService, { Who: answer });
   server.addService(Object.fromEntries([...extraMethodPaths, callsPath].map((path) => [path, unaryMethod(path)])), {

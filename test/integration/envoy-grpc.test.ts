@@ -32,7 +32,12 @@ describe('GRPCRoute on real Envoy', () => {
   const clients = new Map<string, grpc.Client>();
 
   /** One unary call through Envoy with `authority` as :authority. */
-  function call(authority: string, path: string, metadata: Record<string, string> = {}): Promise<Reply> {
+  function call(
+    authority: string,
+    path: string,
+    metadata: Record<string, string> = {},
+    deadlineMs = 5000,
+  ): Promise<Reply> {
     let client = clients.get(authority);
     if (!client) {
       client = new grpc.Client(`${envoy.address}:${envoyListenerPort(80)}`, grpc.credentials.createInsecure(), {
@@ -50,7 +55,7 @@ describe('GRPCRoute on real Envoy', () => {
         rawCodec.deserialize,
         Buffer.alloc(0),
         md,
-        { deadline: Date.now() + 5000 },
+        { deadline: Date.now() + deadlineMs },
         (err, value) =>
           resolve({
             who: err ? `code ${err.code}` : String(value),
@@ -234,6 +239,11 @@ describe('GRPCRoute on real Envoy', () => {
     } finally {
       direct.close();
     }
+  });
+
+  it('lets a call run past Envoy’s default 15 s route timeout (GRPCRoutes have no timeout; the client’s deadline rules)', async () => {
+    const r = await call('weights.grpc.example', '/legate.test.Backend/Who', { 'x-delay-ms': '16000' }, 25_000);
+    assert.equal(r.code, grpc.status.OK, JSON.stringify(r));
   });
 
   it('splits calls 80/20 by weight', async () => {

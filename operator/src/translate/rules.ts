@@ -33,6 +33,7 @@ import type {
   IrCluster,
   IrCors,
   IrEndpoints,
+  IrForward,
   IrHeaderMods,
   IrMatch,
   IrMirror,
@@ -333,7 +334,7 @@ export function compileRoute(index: IndexedInput, r: AnyRoute, ctx: ListenerCont
               backendRefs: (rule.backendRefs ?? []) as HTTPBackendRef[],
             };
       const compiled = compileRule(parts, ctx, resolve, hasEndpoints, out.refErrors);
-      if (r.kind === 'GRPCRoute') compiled.action = grpcUnavailable(compiled.action);
+      if (r.kind === 'GRPCRoute') compiled.action = grpcAction(compiled.action);
       const grpcMatches =
         r.kind === 'GRPCRoute' ? (rule.matches?.length ? (rule.matches as GRPCRouteMatch[]) : [{}]) : [];
       parts.matches.forEach((match, matchIndex) => {
@@ -384,11 +385,15 @@ const HTTP_500 = (body: string): IrAction => ({ kind: 'direct', status: 500, bod
 /**
  * GRPCRoute: where an HTTPRoute answers 500 (no valid backend, all weights 0, an invalid backend's
  * share), the spec wants gRPC UNAVAILABLE, which Envoy sends for HTTP 503 (500 becomes UNKNOWN).
+ * GRPCRoutes have no timeouts: Envoy's default route timeout (15 s) would cut every call and stream
+ * still answering after 15 s, so it is disabled; the client's deadline bounds a call.
  */
-function grpcUnavailable(action: IrAction): IrAction {
+function grpcAction(action: IrAction): IrAction {
   if (action.kind === 'direct' && action.status === 500) return { ...action, status: 503 };
-  if (action.kind === 'forward' && action.invalidWeight > 0) return { ...action, invalidStatus: 503 };
-  return action;
+  if (action.kind !== 'forward') return action;
+  const out: IrForward = { ...action, timeoutMs: action.timeoutMs ?? 0 };
+  if (action.invalidWeight > 0) out.invalidStatus = 503;
+  return out;
 }
 
 function compileRule(
