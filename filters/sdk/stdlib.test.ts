@@ -311,3 +311,61 @@ describe('an A/B bucketer written with the SDK only (random id, FNV-1a bucket, S
     assert.equal(back.response.headers.get('set-cookie'), undefined);
   });
 });
+
+describe('typed JSON access without non-null assertions', () => {
+  const doc = JSON.stringify({
+    claims: { tenant: 'acme', n: 3 },
+    groups: ['a', 'b', 1],
+    'a/b': { '~x': true },
+    big: 1e300,
+    f: 1.5,
+    nul: null,
+  });
+  const read = async (host: FilterHost, json: string, pointer: string) =>
+    Object.fromEntries(
+      call(host, 'json', { 'x-arg': json, 'x-arg2': pointer })
+        .split(' ')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+
+  it('field/item/pointer chains give typed values or fallbacks, never a trap', async () => {
+    const host = await stdlib();
+    const tenant = await read(host, doc, '/claims/tenant');
+    assert.deepEqual(
+      [tenant.text, tenant.number, tenant.integer, tenant.missing, tenant.exists],
+      ['acme', '-1.0', '-1', 'false', 'true'],
+    );
+    assert.deepEqual([tenant.tenant, tenant.first, tenant.keys], ['acme', 'a', 'claims,groups,a/b,big,f,nul']);
+    const n = await read(host, doc, '/claims/n');
+    assert.deepEqual([n.text, n.number, n.integer], ['-', '3.0', '3']);
+    const groups = await read(host, doc, '/groups');
+    assert.deepEqual([groups.size, groups.texts], ['3', 'a,b']);
+    assert.equal((await read(host, doc, '/groups/1')).text, 'b');
+    assert.equal((await read(host, doc, '/groups/01')).missing, 'true', 'no leading zeros in array indexes');
+    assert.equal((await read(host, doc, '/groups/3')).missing, 'true');
+    assert.equal((await read(host, doc, '/a~1b/~0x')).boolean, 'true');
+    assert.deepEqual(Object.values(await read(host, doc, '/big')).slice(1, 3), ['1e+300', '-1']);
+    assert.equal((await read(host, doc, '/f')).integer, '-1', '1.5 is not an integer');
+    const nul = await read(host, doc, '/nul');
+    assert.deepEqual([nul.missing, nul.exists], ['false', 'false']);
+    const deep = await read(host, doc, '/nope/deeper/0');
+    assert.deepEqual([deep.missing, deep.text, deep.size], ['true', '-', '0']);
+    assert.equal((await read(host, doc, '')).size, '6');
+    const broken = await read(host, '{"claims":', '/claims');
+    assert.deepEqual([broken.missing, broken.tenant, broken.first, broken.keys], ['true', 'none', 'none', '']);
+  });
+});
+
+describe('structured logs', () => {
+  it('writes logfmt fields, quoting values that need it, at the levels the host lets through', async () => {
+    const line = 'stdlib: routed tenant="a b" status=400 ratio=0.25 cached=false empty=""';
+    const host = await stdlib();
+    assert.equal(call(host, 'log', { 'x-arg': 'a b' }), line);
+    assert.ok(host.logMessages('info').includes(line));
+    assert.ok(host.logMessages('debug').includes(line));
+    const quiet = await stdlib({ logLevel: 'info' });
+    call(quiet, 'log', { 'x-arg': 'acme' });
+    assert.ok(quiet.logMessages('info').includes(line.replace('"a b"', 'acme')));
+    assert.equal(quiet.logMessages('debug').length, 0, 'below the host level: not formatted into a log');
+  });
+});

@@ -11,6 +11,7 @@ export * from './host';
 export * from './http';
 export * from './instances';
 export * from './json';
+export * from './logline';
 export { HeaderPair } from './memory';
 export * from './random';
 export * from './time';

@@ -72,6 +72,118 @@ export class JsonValue {
   stringify(): string {
     return 'null';
   }
+
+  // Typed access without null checks or casts: each accessor answers its fallback when the value is
+  // absent or of another type, and field/item/pointer answer a "missing" value (isMissing()) that
+  // reads as absent all the way down, so a chain such as
+  //   parsed.root().field('claims').field('tenant').text()
+  // needs no `!` and cannot trap.
+
+  /** The string, or `fallback` when this is not a string. */
+  text(fallback: string = ''): string {
+    return this.kind == JsonKind.String ? changetype<JsonString>(this).value : fallback;
+  }
+  /** The number, or `fallback` when this is not a number. */
+  number(fallback: f64 = 0): f64 {
+    return this.kind == JsonKind.Number ? changetype<JsonNumber>(this).value : fallback;
+  }
+  /** The number when it is an integer in the i64 range, else `fallback`. */
+  integer(fallback: i64 = 0): i64 {
+    if (this.kind != JsonKind.Number) return fallback;
+    const v = changetype<JsonNumber>(this).value;
+    return Math.trunc(v) == v && v >= -9.223372036854776e18 && v < 9.223372036854776e18 ? <i64>v : fallback;
+  }
+  /** The boolean, or `fallback` when this is not a boolean. */
+  boolean(fallback: bool = false): bool {
+    return this.kind == JsonKind.Bool ? changetype<JsonBool>(this).value : fallback;
+  }
+  /** The member `key` of an object; missing when absent or when this is not an object. */
+  field(key: string): JsonValue {
+    if (this.kind == JsonKind.Object) {
+      const v = changetype<JsonObject>(this).get(key);
+      if (v != null) return v;
+    }
+    return new JsonMissing();
+  }
+  /** Element `index` of an array; missing when out of range or when this is not an array. */
+  item(index: i32): JsonValue {
+    if (this.kind == JsonKind.Array) {
+      const items = changetype<JsonArray>(this).items;
+      if (index >= 0 && index < items.length) return items[index];
+    }
+    return new JsonMissing();
+  }
+  /** Elements of an array, members of an object, 0 otherwise. */
+  size(): i32 {
+    if (this.kind == JsonKind.Array) return changetype<JsonArray>(this).items.length;
+    if (this.kind == JsonKind.Object) return changetype<JsonObject>(this).keys.length;
+    return 0;
+  }
+  /** An array's elements (empty for anything else). */
+  elements(): JsonValue[] {
+    return this.kind == JsonKind.Array ? changetype<JsonArray>(this).items : [];
+  }
+  /** An object's keys in document order (empty for anything else). */
+  memberNames(): string[] {
+    return this.kind == JsonKind.Object ? changetype<JsonObject>(this).keys : [];
+  }
+  /** The array of strings in this array, skipping non-strings (empty for anything else). */
+  texts(): string[] {
+    const out: string[] = [];
+    if (this.kind != JsonKind.Array) return out;
+    const items = changetype<JsonArray>(this).items;
+    for (let i = 0; i < items.length; i++) if (items[i].kind == JsonKind.String) out.push(items[i].text());
+    return out;
+  }
+  /**
+   * The value at an RFC 6901 JSON Pointer ("/claims/groups/0"; "~1" is "/", "~0" is "~"; "" is this
+   * value); missing when any step is absent.
+   */
+  pointer(path: string): JsonValue {
+    if (path == '') return this;
+    if (path.charCodeAt(0) != 47) return new JsonMissing();
+    let v: JsonValue = this;
+    let start = 1;
+    while (true) {
+      let end = path.indexOf('/', start);
+      if (end < 0) end = path.length;
+      const token = path.substring(start, end).replaceAll('~1', '/').replaceAll('~0', '~');
+      if (v.kind == JsonKind.Array) {
+        let index = -1;
+        if (token.length > 0 && token.length < 10 && (token == '0' || token.charCodeAt(0) != 48)) {
+          index = 0;
+          for (let i = 0; i < token.length; i++) {
+            const c = token.charCodeAt(i);
+            if (c < 48 || c > 57) {
+              index = -1;
+              break;
+            }
+            index = index * 10 + (c - 48);
+          }
+        }
+        v = v.item(index);
+      } else {
+        v = v.field(token);
+      }
+      if (end >= path.length) return v;
+      start = end + 1;
+    }
+  }
+  /** True for the value field/item/pointer answer when there is nothing there. */
+  isMissing(): bool {
+    return this instanceof JsonMissing;
+  }
+  /** Present and not null. */
+  exists(): bool {
+    return this.kind != JsonKind.Null;
+  }
+}
+
+/** What field/item/pointer answer when there is no value: reads as null, isMissing() is true. */
+export class JsonMissing extends JsonValue {
+  constructor() {
+    super(JsonKind.Null);
+  }
 }
 
 export class JsonNull extends JsonValue {
@@ -184,6 +296,11 @@ export class JsonResult {
   ) {}
   get ok(): bool {
     return this.value != null;
+  }
+  /** The parsed value, or a missing value when parsing failed (its accessors give their fallbacks). */
+  root(): JsonValue {
+    const v = this.value;
+    return v != null ? v : new JsonMissing();
   }
 }
 

@@ -20,6 +20,8 @@ import {
   httpDate,
   isValidHeaderName,
   isValidHeaderValue,
+  LogLine,
+  parseJson,
   parseUrl,
   percentDecode,
   percentEncode,
@@ -165,6 +167,46 @@ class StdlibStream extends HttpContext {
         '|' +
         u.toString()
       );
+    }
+    if (fn == 'json') {
+      // Typed access without `!`: x-arg is the document, x-arg2 a JSON Pointer.
+      const root = parseJson(header('x-arg')).root();
+      const v = root.pointer(header('x-arg2'));
+      return (
+        'text=' +
+        v.text('-') +
+        ' number=' +
+        v.number(-1).toString() +
+        ' integer=' +
+        v.integer(-1).toString() +
+        ' boolean=' +
+        (v.boolean() ? 'true' : 'false') +
+        ' size=' +
+        v.size().toString() +
+        ' missing=' +
+        (v.isMissing() ? 'true' : 'false') +
+        ' exists=' +
+        (v.exists() ? 'true' : 'false') +
+        ' texts=' +
+        v.texts().join(',') +
+        ' tenant=' +
+        root.field('claims').field('tenant').text('none') +
+        ' first=' +
+        root.field('groups').item(0).text('none') +
+        ' keys=' +
+        root.memberNames().join(',')
+      );
+    }
+    if (fn == 'log') {
+      const line = new LogLine('stdlib: routed')
+        .str('tenant', header('x-arg'))
+        .int('status', 400)
+        .num('ratio', 0.25)
+        .bool('cached', false)
+        .str('empty', '');
+      line.info();
+      line.debug();
+      return line.toString();
     }
     if (fn == 'pct-encode') return percentEncode(header('x-arg'));
     if (fn == 'pct-decode') {
