@@ -369,3 +369,41 @@ describe('structured logs', () => {
     assert.equal(quiet.logMessages('debug').length, 0, 'below the host level: not formatted into a log');
   });
 });
+
+describe('JSON bodies and HTTP dates', () => {
+  it('builds a JSON body with typed setters (escaping included)', async () => {
+    const host = await stdlib();
+    const body = call(host, 'json-build', { 'x-arg': 'no "tenant"\tclaim' });
+    assert.equal(
+      body,
+      JSON.stringify({
+        error: 'no "tenant"\tclaim',
+        status: 400,
+        ratio: 0.5,
+        ok: false,
+        none: null,
+        tags: ['a', 'b"c'],
+      }),
+    );
+  });
+
+  it('parses IMF-fixdates back to Unix milliseconds, refusing other forms and impossible dates', async () => {
+    const host = await stdlib();
+    const parse = (text: string) => Number(call(host, 'http-date-parse', { 'x-arg': text }));
+    for (const t of [0, 784111777000, 951782400000, 4102444800000, Date.UTC(2026, 0, 1, 23, 59, 59)]) {
+      assert.equal(parse(new Date(t).toUTCString()), t);
+    }
+    for (const bad of [
+      'Sunday, 06-Nov-94 08:49:37 GMT', // RFC 850
+      'Sun Nov  6 08:49:37 1994', // asctime
+      'Mon, 06 Nov 1994 08:49:37 GMT', // wrong weekday
+      'Tue, 29 Feb 2100 00:00:00 GMT', // not a leap year
+      'Sun, 06 Nov 1994 24:00:00 GMT',
+      'Sun, 06 Nov 1994 08:49:37 UTC',
+      'Sun, 6 Nov 1994 08:49:37 GMT',
+      'Sun, 06 Foo 1994 08:49:37 GMT',
+    ]) {
+      assert.equal(parse(bad), -1, bad);
+    }
+  });
+});

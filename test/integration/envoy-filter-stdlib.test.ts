@@ -145,6 +145,10 @@ describe('real Envoy: the SDK standard library (random, hashing, cookies, URLs, 
       { 'x-fn': 'url', 'x-arg': 'HTTPS://User@Example.COM:8443/a?x=1#top' },
       { 'x-fn': 'pct-decode', 'x-arg': '%E2%82%AC+x', 'x-arg2': 'plus' },
       { 'x-fn': 'header-check', 'x-arg': 'x-team', 'x-arg2': 'tab\tinside' },
+      { 'x-fn': 'json', 'x-arg': '{"claims":{"tenant":"acme"},"groups":["a",2]}', 'x-arg2': '/groups' },
+      { 'x-fn': 'json-build', 'x-arg': 'no "tenant"' },
+      { 'x-fn': 'http-date-parse', 'x-arg': 'Sun, 06 Nov 1994 08:49:37 GMT' },
+      { 'x-fn': 'log', 'x-arg': 'acme corp' },
     ];
     const get = { ':method': 'GET', ':path': '/ab', ':authority': 'ab.example', ':scheme': 'http' };
     for (const headers of calls) {
@@ -154,6 +158,15 @@ describe('real Envoy: the SDK standard library (random, hashing, cookies, URLs, 
       assert.equal(r.status, 200, `${headers['x-fn']}: ${r.body}`);
       assert.equal(r.body.toString(), s.localResponse?.body, JSON.stringify(headers));
     }
+  });
+
+  it("a structured log line reaches Envoy's log as the module wrote it", async () => {
+    await send({ 'x-fn': 'log', 'x-arg': 'acme corp' });
+    await eventually('the log line', async () =>
+      envoy.logs().includes('stdlib: routed tenant="acme corp" status=400 ratio=0.25 cached=false empty=""')
+        ? true
+        : undefined,
+    );
   });
 
   it('uses no deprecated Envoy feature', async () => {

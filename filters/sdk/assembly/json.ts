@@ -238,6 +238,15 @@ export class JsonArray extends JsonValue {
     this.items.push(value);
     return this;
   }
+  pushString(value: string): JsonArray {
+    return this.push(new JsonString(value));
+  }
+  pushNumber(value: f64): JsonArray {
+    return this.push(new JsonNumber(value));
+  }
+  pushBool(value: bool): JsonArray {
+    return this.push(new JsonBool(value));
+  }
   stringify(): string {
     const parts = new Array<string>(this.items.length);
     for (let i = 0; i < this.items.length; i++) parts[i] = this.items[i].stringify();
@@ -264,6 +273,24 @@ export class JsonObject extends JsonValue {
     if (!this.map.has(key)) this.keys.push(key);
     this.map.set(key, value);
     return this;
+  }
+  /** Typed setters, chained to build a body: new JsonObject().setString("error", "no tenant").setNumber("status", 400).stringify(). */
+  setString(key: string, value: string): JsonObject {
+    return this.set(key, new JsonString(value));
+  }
+  setNumber(key: string, value: f64): JsonObject {
+    return this.set(key, new JsonNumber(value));
+  }
+  setBool(key: string, value: bool): JsonObject {
+    return this.set(key, new JsonBool(value));
+  }
+  setNull(key: string): JsonObject {
+    return this.set(key, new JsonNull());
+  }
+  setStrings(key: string, values: string[]): JsonObject {
+    const a = new JsonArray();
+    for (let i = 0; i < values.length; i++) a.pushString(values[i]);
+    return this.set(key, a);
   }
   /** Shorthands for the common member types; null when absent or of another type. */
   getString(key: string): string | null {

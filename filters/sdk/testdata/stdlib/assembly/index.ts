@@ -20,7 +20,9 @@ import {
   httpDate,
   isValidHeaderName,
   isValidHeaderValue,
+  JsonObject,
   LogLine,
+  parseHttpDate,
   parseJson,
   parseUrl,
   percentDecode,
@@ -197,6 +199,18 @@ class StdlibStream extends HttpContext {
         root.memberNames().join(',')
       );
     }
+    if (fn == 'json-build') {
+      // The body a tenant router answers a bad request with.
+      return new JsonObject()
+        .setString('error', header('x-arg'))
+        .setNumber('status', 400)
+        .setNumber('ratio', 0.5)
+        .setBool('ok', false)
+        .setNull('none')
+        .setStrings('tags', ['a', 'b"c'])
+        .stringify();
+    }
+    if (fn == 'http-date-parse') return parseHttpDate(header('x-arg')).toString();
     if (fn == 'log') {
       const line = new LogLine('stdlib: routed')
         .str('tenant', header('x-arg'))
