@@ -17,6 +17,7 @@ import { DENY_STATUS, denyBody } from '../../operator/src/filters/render.ts';
 import { managedName, xdsSecretName } from '../../operator/src/infra/names.ts';
 import { startGatewayEnvoy } from '../harness/envoy.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -260,15 +261,7 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
   });
 
   it('uses no deprecated Envoy feature', async () => {
-    const stats = await envoy.stats();
-    assert.equal(
-      stats.get('runtime.deprecated_feature_use'),
-      0,
-      envoy
-        .logs()
-        .match(/.*deprecated.*/gi)
-        ?.join('\n'),
-    );
+    await assertNoDeprecatedFeatures(envoy);
   });
 
   it('keeps an Envoy that cannot reach the operator not ready past the initial fetch timeouts', async () => {

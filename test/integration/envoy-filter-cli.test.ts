@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { repoRoot } from '../harness/go-tools.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -149,14 +150,6 @@ describe('a filter made outside the repository, from legate filter init to real 
   });
 
   it('uses no deprecated Envoy feature', async () => {
-    const stats = await envoy.stats();
-    assert.equal(
-      stats.get('runtime.deprecated_feature_use'),
-      0,
-      envoy
-        .logs()
-        .match(/.*deprecated.*/gi)
-        ?.join('\n'),
-    );
+    await assertNoDeprecatedFeatures(envoy);
   });
 });

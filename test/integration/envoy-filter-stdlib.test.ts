@@ -11,6 +11,7 @@ import { builtModule } from '../../filters/cli/build-examples.ts';
 import { FilterHost } from '../../filters/host/index.ts';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -170,7 +171,6 @@ describe('real Envoy: the SDK standard library (random, hashing, cookies, URLs, 
   });
 
   it('uses no deprecated Envoy feature', async () => {
-    const stats = await envoy.stats();
-    assert.equal(stats.get('runtime.deprecated_feature_use'), 0);
+    await assertNoDeprecatedFeatures(envoy);
   });
 });

@@ -24,6 +24,7 @@ import { type IssuedCertificate, xdsClientCredentials } from '../../operator/src
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { repoRoot } from '../harness/go-tools.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 import { rawAdsClient } from './xds-fixtures.ts';
@@ -275,14 +276,6 @@ describe('real Envoy rides out an operator restart', () => {
   });
 
   it('uses no deprecated Envoy feature', async () => {
-    const stats = await envoy.stats();
-    assert.equal(
-      stats.get('runtime.deprecated_feature_use'),
-      0,
-      envoy
-        .logs()
-        .match(/.*deprecated.*/gi)
-        ?.join('\n'),
-    );
+    await assertNoDeprecatedFeatures(envoy);
   });
 });

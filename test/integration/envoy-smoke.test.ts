@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EnvoyVersion } from '../../operator/src/infra/envoy-version.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -57,14 +58,6 @@ describe('a real Envoy pod serves a Gateway from the operator', () => {
   });
 
   it('uses no deprecated Envoy feature', async () => {
-    const stats = await envoy.stats();
-    assert.equal(
-      stats.get('runtime.deprecated_feature_use'),
-      0,
-      envoy
-        .logs()
-        .match(/.*deprecated.*/gi)
-        ?.join('\n'),
-    );
+    await assertNoDeprecatedFeatures(envoy);
   });
 });

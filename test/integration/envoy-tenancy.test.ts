@@ -13,6 +13,7 @@ import { builtModule } from '../../filters/cli/build-examples.ts';
 import { type IssuedCertificate, XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { startGatewayEnvoy } from '../harness/envoy.ts';
 import { request } from '../harness/http-client.ts';
+import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually, uniqueSuffix } from './operator-helpers.ts';
 
@@ -258,15 +259,7 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
 
   it('uses no deprecated Envoy feature', async () => {
     for (const envoy of [envoys.a, envoys.b] as EnvoyPod[]) {
-      const stats = await envoy.stats();
-      assert.equal(
-        stats.get('runtime.deprecated_feature_use'),
-        0,
-        envoy
-          .logs()
-          .match(/.*deprecated.*/gi)
-          ?.join('\n'),
-      );
+      await assertNoDeprecatedFeatures(envoy);
     }
   });
 });
