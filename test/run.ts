@@ -1,7 +1,7 @@
 // `npm test`: every check the project has, in the order that fails fastest — lint, type-check, builds,
 // Go test tools — then all test files under Node's test runner with one shared real test cluster.
 // `npm test -- <files>` runs only those test files (the checks and builds still run first).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import path from 'node:path';
 import { startCluster } from './harness/cluster.ts';
@@ -55,7 +55,8 @@ process.stdout.write(`kube-apiserver ready at ${cluster.server} in ${Date.now() 
 
 stage('tests');
 const files = testFiles(process.argv.slice(2));
-const result = spawnSync(
+// Asynchronous, so this process stays free to look after the cluster's processes while tests run.
+const tests = spawn(
   process.execPath,
   [
     '--test',
@@ -70,5 +71,6 @@ const result = spawnSync(
   ],
   { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, LEGATE_TEST_KUBECONFIG: cluster.kubeconfigPath } },
 );
+const status = await new Promise<number | null>((resolve) => tests.once('close', (code) => resolve(code)));
 await cluster.stop();
-process.exit(result.status ?? 1);
+process.exit(status ?? 1);

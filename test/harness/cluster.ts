@@ -135,6 +135,9 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           `--etcd-servers=${etcdUrl}`,
           '--bind-address=127.0.0.1',
           '--advertise-address=127.0.0.1',
+          // The API server may not publish a loopback address in the `kubernetes` Endpoints, and would
+          // log that refusal every 10 s for the life of the cluster.
+          '--endpoint-reconciler-type=none',
           `--secure-port=${apiPort}`,
           `--cert-dir=${certDir}`,
           `--token-auth-file=${tokenFile}`,

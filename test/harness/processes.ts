@@ -2,13 +2,19 @@
 // kills it once this Node process is gone, so even a test runner killed with SIGKILL leaves no
 // etcd, kube-apiserver or Envoy behind, then removes `leftovers` (its temporary folder).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
 
 /** A TCP port that was free a moment ago, on `host` (127.0.0.1 by default). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -44,12 +50,20 @@ trap 'kill $child 2>/dev/null; wait $child; exit' TERM INT
 while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
 kill $child 2>/dev/null; wait $child
 if [ -n "$LEGATE_LEFTOVERS" ] && ! kill -0 ${process.pid} 2>/dev/null; then rm -rf "$LEGATE_LEFTOVERS"; fi`;
-  const child = spawn('bash', ['-c', watchdog, name, command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env, LEGATE_LEFTOVERS: options.leftovers ?? '' },
-  });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
+  const env = { ...process.env, ...options.env, LEGATE_LEFTOVERS: options.leftovers ?? '' };
+  if (!options.verbose && !options.onOutput) {
+    // Nobody reads the output: the log file is the child's stdout and stderr. Through a pipe, a
+    // parent whose event loop is blocked (test/run.ts in spawnSync, a long synchronous test) would
+    // stop draining it, and a chatty kube-apiserver then blocks on its next log line and answers
+    // every request with 504 once its deadline passes.
+    const log = openSync(options.logFile, 'a');
+    const child = spawn('bash', ['-c', watchdog, name, command, ...args], { stdio: ['ignore', log, log], env });
+    closeSync(log);
+    return track(child);
+  }
+  const child = track(
+    spawn('bash', ['-c', watchdog, name, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }),
+  );
   const sink = (chunk: Buffer) => {
     writeFileSync(options.logFile, chunk, { flag: 'a' });
     if (options.verbose) process.stderr.write(`[${name}] ${chunk}`);
