@@ -56,6 +56,15 @@ function removeLink(name: string): void {
   }
 }
 
+/** Test bridges (lgb…) that hold `address`. */
+function bridgesHolding(address: string): string[] {
+  const out = execFileSync('ip', ['-o', '-4', 'addr', 'show', 'to', address], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((line) => line.split(/\s+/)[1] ?? '')
+    .filter((name) => name.startsWith('lgb'));
+}
+
 const processId = (process.pid % 46_000).toString(36);
 
 function failure(what: string, err: unknown): Error {
@@ -70,6 +79,9 @@ export function testNetwork(): { bridge: string; nodeAddress: string; prefix: st
     const candidate = { name: `lgb${processId}`, prefix: `198.${18 + (block >> 8)}.${block & 255}` };
     try {
       removeLink(candidate.name);
+      // A bridge with the same /24 left by a killed run (a pid with the same block) would take this
+      // one's traffic: it has to go.
+      for (const stale of bridgesHolding(`${candidate.prefix}.1`)) removeLink(stale);
       ip('link', 'add', candidate.name, 'type', 'bridge');
       bridge = candidate;
       ip('addr', 'add', `${candidate.prefix}.1/24`, 'dev', candidate.name);
