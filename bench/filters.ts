@@ -67,6 +67,7 @@ type Row = {
   module: string;
   bytes: number;
   usPerRequest: number;
+  wallUsPerRequest: number;
   filterUs: number;
   hostUs: number;
   filterShare: number;
