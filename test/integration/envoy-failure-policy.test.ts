@@ -17,7 +17,7 @@ import { DENY_STATUS, denyBody } from '../../operator/src/filters/render.ts';
 import { managedName, xdsSecretName } from '../../operator/src/infra/names.ts';
 import { startGatewayEnvoy } from '../harness/envoy.ts';
 import { request } from '../harness/http-client.ts';
-import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
+import { assertNoDeprecatedFeatures, wasmFilterManifests } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -53,31 +53,12 @@ describe('real Envoy: FailClosed means closed, ready means configured', () => {
     failurePolicy: 'FailClosed' | 'FailOpen',
     configSchema: Record<string, unknown> = schema(name),
   ) => {
-    const bytes = await builtinWasm(name);
-    await env.apply({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { namespace: env.namespace, name: `${name}-wasm` },
-      binaryData: { 'filter.wasm': Buffer.from(bytes).toString('base64') },
-    } as Manifest);
-    await env.apply({
-      apiVersion: legate,
-      kind: 'WasmFilter',
-      metadata: { namespace: env.namespace, name },
-      spec: {
-        source: {
-          type: 'ConfigMap',
-          configMap: {
-            name: `${name}-wasm`,
-            key: 'filter.wasm',
-            sha256: createHash('sha256').update(bytes).digest('hex'),
-          },
-        },
-        failurePolicy,
-        // The chart's schemas as shipped (draft-07).
-        configSchema,
-      },
-    } as Manifest);
+    const manifests = wasmFilterManifests(env.namespace, name, await builtinWasm(name), {
+      failurePolicy,
+      // The chart's schemas as shipped (draft-07).
+      configSchema,
+    });
+    for (const m of manifests) await env.apply(m);
   };
   const policy = (name: string, routeName: string, filter: string, config: unknown) =>
     env.apply({

@@ -11,7 +11,7 @@ import { builtModule } from '../../filters/cli/build-examples.ts';
 import { FilterHost } from '../../filters/host/index.ts';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { request } from '../harness/http-client.ts';
-import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
+import { assertNoDeprecatedFeatures, wasmFilterManifests } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 
@@ -46,27 +46,7 @@ describe('real Envoy: the SDK standard library (random, hashing, cookies, URLs, 
           rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
         },
       },
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { namespace: env.namespace, name: 'stdlib-wasm' },
-        binaryData: { 'filter.wasm': Buffer.from(wasm).toString('base64') },
-      },
-      {
-        apiVersion: legate,
-        kind: 'WasmFilter',
-        metadata: { namespace: env.namespace, name: 'stdlib' },
-        spec: {
-          source: {
-            type: 'ConfigMap',
-            configMap: {
-              name: 'stdlib-wasm',
-              key: 'filter.wasm',
-              sha256: createHash('sha256').update(wasm).digest('hex'),
-            },
-          },
-        },
-      },
+      ...wasmFilterManifests(env.namespace, 'stdlib', wasm),
       {
         apiVersion: legate,
         kind: 'FilterPolicy',

@@ -24,7 +24,7 @@ import { type IssuedCertificate, xdsClientCredentials } from '../../operator/src
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { repoRoot } from '../harness/go-tools.ts';
 import { request } from '../harness/http-client.ts';
-import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
+import { assertNoDeprecatedFeatures, wasmFilterManifests } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually } from './operator-helpers.ts';
 import { rawAdsClient } from './xds-fixtures.ts';
@@ -70,30 +70,6 @@ describe('real Envoy rides out an operator restart', () => {
     return out;
   };
 
-  const wasmFilter = (name: string, wasm: Buffer, spec: Record<string, unknown>): Manifest[] => [
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { namespace: env.namespace, name: `${name}-wasm` },
-      binaryData: { 'filter.wasm': wasm.toString('base64') },
-    },
-    {
-      apiVersion: 'legate.dev/v1alpha1',
-      kind: 'WasmFilter',
-      metadata: { namespace: env.namespace, name },
-      spec: {
-        source: {
-          type: 'ConfigMap',
-          configMap: {
-            name: `${name}-wasm`,
-            key: 'filter.wasm',
-            sha256: createHash('sha256').update(wasm).digest('hex'),
-          },
-        },
-        ...spec,
-      },
-    },
-  ];
   /** The rate limit's configuration as Envoy runs it (the operator fills `replicas`). */
   const limitConfig = async () => {
     // biome-ignore lint/suspicious/noExplicitAny: Envoy's config dump
@@ -140,14 +116,19 @@ describe('real Envoy rides out an operator restart', () => {
     await env.echoService('cart');
     await env.echoService('catalog');
     await env.apply(shop());
-    for (const o of wasmFilter('stamp', wasm, { failurePolicy: 'FailClosed' })) await env.apply(o);
+    for (const o of wasmFilterManifests(env.namespace, 'stamp', wasm, { failurePolicy: 'FailClosed' }))
+      await env.apply(o);
     // The built-in rate limit, whose `replicas` the operator fills from the Deployment's ready
     // replicas: a restarted operator must fill in the same number before it serves.
     const schema = JSON.parse(
       readFileSync(path.join(repoRoot, 'filters', 'builtins', 'ratelimit', 'config.schema.json'), 'utf8'),
     );
     const limit = Buffer.from(await builtinWasm('ratelimit'));
-    for (const o of wasmFilter('limit', limit, { failurePolicy: 'FailOpen', configSchema: schema })) await env.apply(o);
+    for (const o of wasmFilterManifests(env.namespace, 'limit', limit, {
+      failurePolicy: 'FailOpen',
+      configSchema: schema,
+    }))
+      await env.apply(o);
     await env.apply({
       apiVersion: 'legate.dev/v1alpha1',
       kind: 'FilterPolicy',

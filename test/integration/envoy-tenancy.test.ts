@@ -13,7 +13,7 @@ import { builtModule } from '../../filters/cli/build-examples.ts';
 import { type IssuedCertificate, XdsCertificateAuthority } from '../../operator/src/xds/identity.ts';
 import { startGatewayEnvoy } from '../harness/envoy.ts';
 import { request } from '../harness/http-client.ts';
-import { assertNoDeprecatedFeatures } from './envoy-traffic.ts';
+import { assertNoDeprecatedFeatures, wasmFilterManifests } from './envoy-traffic.ts';
 import { type EnvoyPod, type GatewayEnv, type Manifest, startGatewayEnv } from './gateway-env.ts';
 import { eventually, uniqueSuffix } from './operator-helpers.ts';
 
@@ -45,7 +45,6 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
     env = await startGatewayEnv({ allNamespaces: true });
     ca = await XdsCertificateAuthority.create();
     const wasm = readFileSync(await builtModule('header-rewrite'));
-    const sha256 = createHash('sha256').update(wasm).digest('hex');
     for (const team of ['a', 'b'] as const) {
       const ns = teams[team];
       await env.createNamespace(ns);
@@ -72,21 +71,7 @@ describe('the tenant wall on real Envoy: a Gateway certificate gets that Gateway
             rules: [{ backendRefs: [{ name: `shop-${team}`, port: 80 }] }],
           },
         },
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { namespace: ns, name: 'rewrite-wasm' },
-          binaryData: { 'filter.wasm': wasm.toString('base64') },
-        },
-        {
-          apiVersion: 'legate.dev/v1alpha1',
-          kind: 'WasmFilter',
-          metadata: { namespace: ns, name: 'rewrite' },
-          spec: {
-            source: { type: 'ConfigMap', configMap: { name: 'rewrite-wasm', key: 'filter.wasm', sha256 } },
-            failurePolicy: 'FailClosed',
-          },
-        },
+        ...wasmFilterManifests(ns, 'rewrite', wasm, { failurePolicy: 'FailClosed' }),
         {
           apiVersion: 'legate.dev/v1alpha1',
           kind: 'FilterPolicy',

@@ -1,6 +1,6 @@
-// Small helpers for the real-Envoy routing suites (envoy-httproute, envoy-https, envoy-grpc): route
-// manifests, bounded request loops that count who answered, and the checks every suite ends with.
+// Small helpers for the real-Envoy suites: route and filter manifests, bounded request loops that count who answered, and the checks every suite ends with.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { EchoResponse } from '../harness/echo-backend.ts';
 import { request, type TestRequest, type TestResponse } from '../harness/http-client.ts';
 import type { EnvoyPod, Manifest } from './gateway-env.ts';
@@ -27,6 +27,37 @@ export function grpcRoute(namespace: string, name: string, spec: Spec): Manifest
     metadata: { namespace, name },
     spec,
   };
+}
+
+/**
+ * A module delivered the way a team pushes one: a ConfigMap holding the bytes (`<name>-wasm`, key
+ * `filter.wasm`) and a WasmFilter pinning them by sha256, with `spec` added to the WasmFilter's spec.
+ */
+export function wasmFilterManifests(namespace: string, name: string, bytes: Uint8Array, spec: Spec = {}): Manifest[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace, name: `${name}-wasm` },
+      binaryData: { 'filter.wasm': Buffer.from(bytes).toString('base64') },
+    },
+    {
+      apiVersion: 'legate.dev/v1alpha1',
+      kind: 'WasmFilter',
+      metadata: { namespace, name },
+      spec: {
+        source: {
+          type: 'ConfigMap',
+          configMap: {
+            name: `${name}-wasm`,
+            key: 'filter.wasm',
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+          },
+        },
+        ...spec,
+      },
+    },
+  ];
 }
 
 /** Runs `n` calls of `call` (at most `concurrency` at once) and counts the keys they return. */
