@@ -12,7 +12,6 @@
 // Gateway's certificate, connected the moment the new operator listens, checks the same thing
 // deterministically: the first snapshot's filter version must be the one Envoy runs.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';

@@ -6,7 +6,6 @@
 // that presents its own certificate but claims the other Gateway as its node cluster (a tampered
 // --service-cluster) is refused by the operator and receives nothing at all.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { builtModule } from '../../filters/cli/build-examples.ts';
